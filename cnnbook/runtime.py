@@ -1,0 +1,163 @@
+"""Where the book runs: profile (quick/full), per-cell budgets, seeding, device report.
+
+The same notebook cell runs on a 2-core laptop and on a GPU. It asks :func:`budget` for its
+sizes, and gets the ``quick`` values where there is no GPU (or ``CNNBOOK_PROFILE=quick``) and the
+``full`` values where there is one (or ``CNNBOOK_PROFILE=full``)::
+
+    from cnnbook import runtime
+    b = runtime.budget(quick={"epochs": 3, "n_train": 2000}, full={"epochs": 30, "n_train": None})
+    model.fit(x[: b.n_train], y[: b.n_train], epochs=b.epochs)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from typing import Any
+
+PROFILES = ("quick", "full")
+ENV_VAR = "CNNBOOK_PROFILE"
+
+__all__ = ["PROFILES", "ENV_VAR", "profile", "has_gpu", "budget", "Budget", "seed", "device_report"]
+
+
+def has_gpu() -> bool:
+    """True when TensorFlow sees at least one GPU."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def profile() -> str:
+    """The active profile: ``"quick"`` or ``"full"``.
+
+    ``CNNBOOK_PROFILE`` wins when set; otherwise ``"full"`` if a GPU is visible, else
+    ``"quick"``.
+
+    Raises:
+        ValueError: ``CNNBOOK_PROFILE`` holds something other than ``quick`` or ``full``.
+    """
+    value = os.environ.get(ENV_VAR, "").strip()
+    if value:
+        if value.lower() not in PROFILES:
+            raise ValueError(
+                f"{ENV_VAR}={value!r} is not a profile; allowed values are "
+                f"{', '.join(repr(p) for p in PROFILES)} (or unset it to choose by GPU presence)"
+            )
+        return value.lower()
+    return "full" if has_gpu() else "quick"
+
+
+class Budget(Mapping[str, Any]):
+    """Read-only sizes for one cell under the active profile; keys are also attributes."""
+
+    def __init__(self, profile_name: str, values: Mapping[str, Any]):
+        self._profile = profile_name
+        self._values = dict(values)
+
+    @property
+    def profile(self) -> str:
+        """The profile these values belong to."""
+        return self._profile
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(
+                f"budget has no entry {key!r}; it has {sorted(self._values)}"
+            ) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"Budget[{self._profile}]({inner})"
+
+
+def budget(*, quick: Mapping[str, Any], full: Mapping[str, Any]) -> Budget:
+    """Pick a cell's sizes for the active profile.
+
+    Args:
+        quick: values for a CPU run (CI, laptops): few epochs, small offline data.
+        full: values for a GPU run at paper scale. Must have the same keys as ``quick``.
+
+    Returns:
+        A :class:`Budget` with the values of the active profile.
+
+    Raises:
+        ValueError: ``quick`` or ``full`` is not a mapping, or their keys differ.
+    """
+    for arg, value in (("quick", quick), ("full", full)):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{arg} must be a mapping of budget values, got {type(value).__name__}")
+    if set(quick) != set(full):
+        raise ValueError(
+            "quick and full must name the same budget keys; "
+            f"only in quick: {sorted(set(quick) - set(full))}, only in full: {sorted(set(full) - set(quick))}"
+        )
+    name = profile()
+    return Budget(name, quick if name == "quick" else full)
+
+
+def seed(value: int = 0, *, deterministic: bool | None = None, clear_session: bool = True) -> int:
+    """Seed Python, NumPy, TensorFlow and Keras in one call.
+
+    Args:
+        value: the seed, a non-negative int.
+        deterministic: make TensorFlow ops deterministic
+            (``tf.config.experimental.enable_op_determinism``). Default: on when there is no GPU,
+            so that CPU runs repeat exactly; GPU runs keep the fast non-deterministic kernels.
+        clear_session: reset Keras' global state first (layer-name counters, dtype policy), so
+            that model summaries and seeds repeat from cell to cell.
+
+    Returns:
+        The seed.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"value must be a non-negative int, got {value!r}")
+    import keras
+    import tensorflow as tf
+
+    if clear_session:
+        keras.backend.clear_session()
+    keras.utils.set_random_seed(value)
+    if deterministic is None:
+        deterministic = not has_gpu()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    return value
+
+
+def device_report() -> str:
+    """A short text: profile, versions, devices and CPU threads."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    gpu_names = []
+    for g in gpus:
+        try:
+            details = tf.config.experimental.get_device_details(g)
+            gpu_names.append(details.get("device_name", g.name))
+        except Exception:  # pragma: no cover - depends on the driver
+            gpu_names.append(g.name)
+    lines = [
+        f"profile     : {profile()}",
+        f"python      : {platform.python_version()}",
+        f"tensorflow  : {tf.__version__}",
+        f"keras       : {keras.__version__} (backend {keras.backend.backend()})",
+        f"numpy       : {np.__version__}",
+        f"cpu cores   : {os.cpu_count()}",
+        f"gpus        : {', '.join(gpu_names) if gpu_names else 'none'}",
+    ]
+    return "\n".join(lines)
