@@ -16,18 +16,6 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-__all__ = [
-    "image_grid",
-    "filters",
-    "feature_maps",
-    "history",
-    "convolution_1d",
-    "bars",
-    "architecture",
-    "tuning_curve",
-]
-
-
 # --------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------
