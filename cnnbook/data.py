@@ -141,7 +141,7 @@ _KERAS_FILES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 _KERAS_URLS = {
     "mnist": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
-    "fashion_mnist": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "fashion_mnist": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/train-labels-idx1-ubyte.gz",
     "cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
     "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
 }
@@ -269,11 +269,18 @@ def _load_digits(resize_to: int | None):
     return (xtr, ytr), (xte, yte)
 
 
-def _reachable(host: str, timeout: float = 3.0) -> bool:
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    """True when an HTTP HEAD request to ``url`` answers below status 400 within ``timeout`` s.
+
+    A TCP connect is not enough: sandboxes and proxies accept connections to any address.
+    """
+    import urllib.request
+
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
+        req = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status < 400
+    except Exception:
         return False
 
 
@@ -283,7 +290,7 @@ def _load_keras(name: str):
     files, host = _KERAS_FILES[name]
     cache = keras_cache_dir()
     missing = [f for f in files if not (cache / f).exists()]
-    if missing and not _reachable(host):
+    if missing and not _reachable(_KERAS_URLS[name]):
         raise DatasetUnavailable(
             f"{name} is not in the Keras cache and {host} cannot be reached. "
             f"Missing: {', '.join(str(cache / f) for f in missing)}. On a machine with internet run "

@@ -322,14 +322,495 @@ def tuning_curve(angles_deg, responses, *, stimuli=None, title: str | None = Non
     return fig
 
 
+def flatten_diagram(image, *, max_values: int = 12) -> Figure:
+    """An image with its pixel values, and the same values as the 1-D vector a dense layer sees.
+
+    Args:
+        image: a small 2-D array (H, W), e.g. 6x6; each cell is annotated with its value.
+        max_values: how many leading entries of the flattened vector to draw.
+    """
+    img = _array(image, "image", (2,))
+    if img.shape[0] > 12 or img.shape[1] > 12:
+        raise ValueError(f"image must be at most 12x12 so its numbers stay readable, got {img.shape}")
+    max_values = _positive_int(max_values, "max_values")
+    flat = img.reshape(-1)
+    fig = plt.figure(figsize=(9, 3.2))
+    gs = fig.add_gridspec(1, 2, width_ratios=[1, 2.4])
+    ax = fig.add_subplot(gs[0])
+    ax.imshow(img, cmap="Greys", vmin=float(img.min()), vmax=float(img.max()) or 1.0)
+    for (i, j), v in np.ndenumerate(img):
+        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=7,
+                color="white" if v > (img.max() + img.min()) / 2 else "black")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"image {img.shape[0]}x{img.shape[1]}")
+    ax2 = fig.add_subplot(gs[1])
+    n = min(max_values, flat.size)
+    ax2.imshow(flat[None, :n], cmap="Greys", vmin=float(img.min()), vmax=float(img.max()) or 1.0)
+    for k in range(n):
+        ax2.text(k, 0, f"{flat[k]:g}", ha="center", va="center", fontsize=7,
+                 color="white" if flat[k] > (img.max() + img.min()) / 2 else "black")
+        r, c = divmod(k, img.shape[1])
+        ax2.text(k, 0.75, f"({r},{c})", ha="center", va="top", fontsize=6, color="C3")
+    ax2.set_yticks([])
+    ax2.set_xticks([])
+    ax2.set_title(f"flattened: {flat.size} values in a row (first {n} shown, with their (row, col))")
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------------------------
 # Terminology (chapter 2)
 # --------------------------------------------------------------------------------------------
 
 
+def _fmt_value(v: float) -> str:
+    v = float(v)
+    if v == int(v) and abs(v) < 1e5:
+        return str(int(v))
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def _cells(ax, values: np.ndarray, *, pad: int = 0, window: tuple[int, int, int, int] | None = None,
+           shown: np.ndarray | None = None, cmap: str = "Blues", title: str | None = None,
+           fontsize: float | None = None, block: int | None = None,
+           box: tuple[float, float] | None = None) -> None:
+    """Draw a 2-D array as a grid of cells with its numbers written in them.
+
+    ``pad`` outer rings are drawn as zero padding (grey, italic); ``window`` = (row, col, h, w)
+    gets a red frame; ``shown`` (bool, same shape) hides the cells not computed yet; ``block``
+    colours the cells by pooling window instead of by value; ``box`` = (width, height) in cells
+    sets the axes' extent (grid centred at the top), so that panels share one cell size.
+    """
+    h, w = values.shape
+    finite = values[shown] if shown is not None and shown.any() else values
+    lo, hi = float(np.min(finite)), float(np.max(finite))
+    norm = plt.Normalize(lo - 0.25 * (hi - lo + 1e-9), hi + 0.6 * (hi - lo + 1e-9))
+    cm = plt.get_cmap(cmap)
+    block_colours = ["#fbb4ae", "#b3cde3", "#ccebc5", "#decbe4", "#fed9a6", "#ffffcc", "#e5d8bd", "#fddaec"]
+    fs = fontsize or max(5.0, 11.0 - 0.5 * max(h, w))
+    for i in range(h):
+        for j in range(w):
+            in_pad = i < pad or j < pad or i >= h - pad or j >= w - pad
+            hidden = shown is not None and not shown[i, j]
+            if in_pad:
+                face = "#eeeeee"
+            elif hidden:
+                face = "white"
+            elif block is not None:
+                bi, bj = (i - pad) // block, (j - pad) // block
+                face = block_colours[(bi * 3 + bj) % len(block_colours)]
+            else:
+                face = cm(norm(values[i, j]))
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=face, edgecolor="#555555", lw=0.6))
+            if not hidden:
+                ax.text(j + 0.5, i + 0.5, _fmt_value(values[i, j]), ha="center", va="center",
+                        fontsize=fs, color="#777777" if in_pad else "black", style="italic" if in_pad else "normal")
+    if window is not None:
+        r, c, wh, ww = window
+        ax.add_patch(Rectangle((c, r), ww, wh, fill=False, edgecolor="red", lw=2.2))
+    bw, bh = box if box is not None else (w, h)
+    left = (bw - w) / 2
+    ax.set_xlim(-left - 0.05, w + left + 0.05)
+    ax.set_ylim(max(bh, h) + 0.05, -0.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def _small_matrix(value: Any, arg: str, max_side: int = 12) -> np.ndarray:
+    a = _array(value, arg, (2,))
+    if max(a.shape) > max_side:
+        raise ValueError(f"{arg} must be at most {max_side}x{max_side} so its numbers stay readable, got {a.shape}")
+    return a
+
+
+def _conv_setup(x, w, stride, padding):
+    """Padded input, kernel, stride and the full output of a single-channel convolution."""
+    from cnnbook import ops
+
+    x = _small_matrix(x, "x")
+    w = _small_matrix(w, "w", max_side=5)
+    stride = _positive_int(stride, "stride")
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"padding must be a non-negative int (zeros on each side), got {padding!r}")
+    padding = int(padding)
+    y = ops.conv2d(x[:, :, None], w[:, :, None, None], stride=stride, padding=padding)[:, :, 0]
+    xp = np.pad(x, padding)
+    return xp, w, stride, padding, y
+
+
+def _conv_row(axes, xp, w, stride, padding, y, step: int) -> None:
+    """Draw input-with-window, kernel and output-so-far for output position ``step``."""
+    kh, kw = w.shape
+    i, j = divmod(step, y.shape[1])
+    r, c = i * stride, j * stride
+    patch = xp[r:r + kh, c:c + kw]
+    lines = [" + ".join(f"{_fmt_value(a)}·{_fmt_value(b)}" for a, b in zip(patch[u], w[u])) for u in range(kh)]
+    formula = f"y[{i},{j}] =\n" + " +\n".join(lines) + f"\n= {_fmt_value(y[i, j])}"
+    shown = np.zeros(y.shape, dtype=bool)
+    shown.flat[: step + 1] = True
+    for ax in axes:
+        ax.clear()
+    box_h = max(xp.shape[0], kh + 5)  # one data unit = one cell in every panel
+    _cells(axes[0], xp, pad=padding, window=(r, c, kh, kw), box=(xp.shape[1], box_h),
+           title=f"input{' + zero padding ' + str(padding) if padding else ''}, stride {stride}")
+    _cells(axes[1], w, cmap="Oranges", title="kernel", box=(max(kw + 4, 7), box_h))
+    axes[1].text(kw / 2, kh + 0.3, formula, ha="center", va="top", fontsize=7, linespacing=1.3)
+    _cells(axes[2], y, shown=shown, window=(i, j, 1, 1), cmap="Greens", box=(max(y.shape[1], 3), box_h),
+           title=f"feature map {y.shape[0]}x{y.shape[1]}")
+
+
+def _conv_figure(xp, w, y, rows: int):
+    cell = 0.36
+    width = cell * (xp.shape[1] + max(w.shape[1] + 4, 7) + max(y.shape[1], 3)) + 1.0
+    height = (cell * max(xp.shape[0], w.shape[0] + 5) + 0.45) * rows
+    return plt.subplots(rows, 3, figsize=(width, height), squeeze=False,
+                        gridspec_kw={"width_ratios": [xp.shape[1], max(w.shape[1] + 4, 7), max(y.shape[1], 3)]})
+
+
+def conv_steps(x, w, *, stride: int = 1, padding: int = 0, steps: Sequence[int] = (0, 1, 2)) -> Figure:
+    """A kernel sliding over an input: one row per step, with the numbers in every cell.
+
+    Each row shows the (padded) input with the current window framed in red, the kernel, and the
+    feature map filled in up to that step, with the products that make the new value.
+
+    Args:
+        x: input, a small 2-D array (at most 12x12).
+        w: kernel, a 2-D array (at most 5x5).
+        stride: step of the window, in pixels.
+        padding: zeros added on each side.
+        steps: output positions to draw, counted row by row from 0; negative counts from the end.
+    """
+    xp, w, stride, padding, y = _conv_setup(x, w, stride, padding)
+    n = y.size
+    if len(steps) == 0:
+        raise ValueError("steps must name at least one output position")
+    idx = []
+    for s in steps:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not -n <= s < n:
+            raise ValueError(f"steps must hold ints in [-{n}, {n}) (the output has {n} positions), got {s!r}")
+        idx.append(int(s) % n)
+    fig, axes = _conv_figure(xp, w, y, len(idx))
+    for row, s in zip(axes, idx):
+        _conv_row(row, xp, w, stride, padding, y, s)
+    fig.tight_layout()
+    return fig
+
+
+def conv_animation(x, w, *, stride: int = 1, padding: int = 0, interval: int = 700):
+    """The sliding window as an animation, one frame per output position.
+
+    Embed it in a notebook (and in the HTML book, playable offline) with
+    ``IPython.display.HTML(anim.to_jshtml())``; the frames are stored in the page as images.
+    The figure is closed, so it is not also shown as a still.
+
+    Args:
+        x, w, stride, padding: as for :func:`conv_steps`.
+        interval: milliseconds per frame.
+
+    Returns:
+        A ``matplotlib.animation.FuncAnimation``.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    xp, w, stride, padding, y = _conv_setup(x, w, stride, padding)
+    interval = _positive_int(interval, "interval")
+    fig, axes = _conv_figure(xp, w, y, 1)
+    axes = axes[0]
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.02, wspace=0.15)
+
+    def draw(step):
+        _conv_row(axes, xp, w, stride, padding, y, step)
+        return list(axes)
+
+    anim = FuncAnimation(fig, draw, frames=y.size, interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def padding_diagram(x, *, pad: int = 1, kernel: int = 3) -> Figure:
+    """An input before and after zero padding, and the output sizes a ``kernel`` gives on each.
+
+    Args:
+        x: a small 2-D array.
+        pad: zeros added on each side.
+        kernel: kernel size used for the output-size captions.
+    """
+    from cnnbook import ops
+
+    x = _small_matrix(x, "x", max_side=10)
+    pad = _positive_int(pad, "pad")
+    kernel = _positive_int(kernel, "kernel")
+    xp = np.pad(x, pad)
+    fig, axes = plt.subplots(1, 2, figsize=(0.4 * (x.shape[1] + xp.shape[1]) + 1.5, 0.4 * xp.shape[0] + 1.0),
+                             gridspec_kw={"width_ratios": [x.shape[1], xp.shape[1]]})
+    h, w = x.shape
+
+    def caption(p):
+        try:
+            return f"{kernel}x{kernel} kernel -> {ops.output_size(h, kernel, 1, p)}x{ops.output_size(w, kernel, 1, p)}"
+        except ValueError:
+            return f"{kernel}x{kernel} kernel does not fit"
+
+    _cells(axes[0], x, box=(w, xp.shape[0]), title=f"input {h}x{w}\n{caption(0)}")
+    _cells(axes[1], xp, pad=pad, box=xp.shape[::-1], title=f"zero padding {pad}: {xp.shape[0]}x{xp.shape[1]}\n{caption(pad)}")
+    fig.tight_layout()
+    return fig
+
+
+def matrices(arrays: Mapping[str, Any], *, cmap: str = "Blues", title: str | None = None) -> Figure:
+    """Small 2-D arrays side by side, with their numbers in the cells (kernels, outputs, ...)."""
+    if not isinstance(arrays, Mapping) or not arrays:
+        raise ValueError("arrays must be a non-empty mapping of caption -> 2-D array")
+    mats = {k: _small_matrix(v, f"arrays[{k!r}]") for k, v in arrays.items()}
+    widths = [max(m.shape[1], 2) for m in mats.values()]
+    height = max(m.shape[0] for m in mats.values())
+    fig, axes = plt.subplots(1, len(mats), figsize=(0.42 * sum(widths) + 0.6 * len(mats), 0.42 * height + 0.9),
+                             squeeze=False, gridspec_kw={"width_ratios": widths})
+    for ax, width, (name, m) in zip(axes.flat, widths, mats.items()):
+        _cells(ax, m, cmap=cmap, title=name, box=(width, height))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def pooling_diagram(x, *, size: int = 2) -> Figure:
+    """Max, average and min pooling of the same small input, windows coloured alike.
+
+    Args:
+        x: a small 2-D array whose sides are multiples of ``size`` (e.g. 4x4).
+        size: pooling window (and stride).
+    """
+    from cnnbook import ops
+
+    x = _small_matrix(x, "x", max_side=8)
+    size = _positive_int(size, "size")
+    if x.shape[0] % size or x.shape[1] % size:
+        raise ValueError(f"x's sides must be multiples of size={size}, got shape {x.shape}")
+    outs = {m: ops.pool2d(x[:, :, None], size, mode=m)[:, :, 0] for m in ops.POOL_MODES}
+    names = {"max": "max pooling", "avg": "average pooling", "min": "min pooling"}
+    fig, axes = plt.subplots(1, 4, figsize=(2.2 + 0.45 * x.shape[1] + 3 * (0.45 * x.shape[1] / size + 1.2), 0.45 * x.shape[0] + 1.0),
+                             gridspec_kw={"width_ratios": [x.shape[1]] + [x.shape[1] // size + 1] * 3})
+    _cells(axes[0], x, block=size, title=f"input {x.shape[0]}x{x.shape[1]}", box=x.shape[::-1])
+    for ax, (m, y) in zip(axes[1:], outs.items()):
+        _cells(ax, y, block=1, box=(x.shape[1] // size + 1, x.shape[0]), title=f"{names[m]} {size}x{size}\n-> {y.shape[0]}x{y.shape[1]}")
+    fig.tight_layout()
+    return fig
+
+
+def channels(image, *, title: str | None = None) -> Figure:
+    """A colour photo, its red, green and blue channels, and the one-channel grayscale version.
+
+    Args:
+        image: (H, W, 3), uint8 or float in [0, 1].
+    """
+    img = _array(image, "image", (3,))
+    if img.shape[-1] != 3:
+        raise ValueError(f"image must have 3 channels (H, W, 3), got shape {img.shape}")
+    f = img.astype(np.float32) / (255.0 if img.dtype.kind in "ui" else 1.0)
+    gray = f @ np.array([0.2989, 0.5870, 0.1140], np.float32)  # ITU-R 601 luma, as tf.image.rgb_to_grayscale
+    fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
+    _show(axes[0], f)
+    axes[0].set_title(f"RGB photo {img.shape[0]}x{img.shape[1]}x3", fontsize=9)
+    for c, (name, cmap) in enumerate((("R", "Reds"), ("G", "Greens"), ("B", "Blues"))):
+        axes[c + 1].imshow(f[..., c], cmap=cmap, vmin=0, vmax=1)
+        axes[c + 1].set_xticks([])
+        axes[c + 1].set_yticks([])
+        axes[c + 1].set_title(f"channel {c} ({name}) {img.shape[0]}x{img.shape[1]}", fontsize=9)
+    _show(axes[4], gray)
+    axes[4].set_title(f"grayscale: 1 channel {img.shape[0]}x{img.shape[1]}x1", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def multichannel_conv(x, w, *, b: float = 0.0) -> Figure:
+    """How one filter with C channels makes one feature map: per-channel results, then their sum.
+
+    Args:
+        x: input (H, W, C), small (at most 8x8) with C <= 4.
+        w: one filter (kh, kw, C).
+        b: the filter's bias, added once after the sum.
+    """
+    from cnnbook import ops
+
+    x = _array(x, "x", (3,))
+    w = _array(w, "w", (3,))
+    if max(x.shape[:2]) > 8 or x.shape[2] > 4:
+        raise ValueError(f"x must be at most 8x8 with at most 4 channels, got shape {x.shape}")
+    if w.shape[2] != x.shape[2]:
+        raise ValueError(f"w must have as many channels as x ({x.shape[2]}), got shape {w.shape}")
+    c = x.shape[2]
+    parts = [ops.conv2d(x[:, :, k:k + 1], w[:, :, k:k + 1, None])[:, :, 0] for k in range(c)]
+    total = ops.conv2d(x, w[..., None], b=np.array([b]))[:, :, 0]
+    fig = plt.figure(figsize=(0.4 * (x.shape[1] + max(w.shape[1], 4) + 2 * parts[0].shape[1] + 7), (0.4 * x.shape[0] + 0.5) * c))
+    ratios = [x.shape[1] + 1, max(w.shape[1], 4) + 1, parts[0].shape[1] + 1, parts[0].shape[1] + 4]
+    gs = fig.add_gridspec(c, 4, width_ratios=ratios)
+    cmaps = ["Reds", "Greens", "Blues", "Purples"]
+    hb = x.shape[0]
+    for k in range(c):
+        _cells(fig.add_subplot(gs[k, 0]), x[:, :, k], cmap=cmaps[k], title=f"input channel {k}", box=(ratios[0], hb))
+        _cells(fig.add_subplot(gs[k, 1]), w[:, :, k], cmap="Oranges", title=f"kernel channel {k}", box=(ratios[1], hb))
+        _cells(fig.add_subplot(gs[k, 2]), parts[k], cmap=cmaps[k], title=f"channel {k} result", box=(ratios[2], hb))
+    ax = fig.add_subplot(gs[:, 3])
+    _cells(ax, total, cmap="Greys", box=(ratios[3], total.shape[0]))
+    th, span = total.shape[0], c * (hb + 1.5)  # centre the grid vertically in the tall panel
+    ax.set_ylim((span + th) / 2, -(span - th) / 2)
+    ax.text(total.shape[1] / 2, -0.3, f"sum of the {c} results" + (f" + b ({_fmt_value(b)})" if b else "")
+            + "\n= one feature map", ha="center", va="bottom", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def filter_responses(image, kernels: Mapping[str, Any], responses: Mapping[str, Any]) -> Figure:
+    """Hand-made kernels (with their numbers) above what each one makes of the same image.
+
+    Args:
+        image: the input (H, W), shown first.
+        kernels: name -> 2-D kernel.
+        responses: name -> 2-D response (the same names as ``kernels``).
+    """
+    img = _array(image, "image", (2,))
+    if not isinstance(kernels, Mapping) or not kernels:
+        raise ValueError("kernels must be a non-empty mapping of name -> 2-D kernel")
+    if not isinstance(responses, Mapping) or set(responses) != set(kernels):
+        raise ValueError(f"responses must map the same names as kernels ({', '.join(kernels)})")
+    n = len(kernels)
+    fig = plt.figure(figsize=(2.3 * (n + 1), 4.6))
+    gs = fig.add_gridspec(2, n + 1, height_ratios=[1, 2])
+    ax = fig.add_subplot(gs[1, 0])
+    _show(ax, img)
+    ax.set_title("input", fontsize=9)
+    for k, name in enumerate(kernels):
+        _cells(fig.add_subplot(gs[0, k + 1]), _small_matrix(kernels[name], f"kernels[{name!r}]", 7),
+               cmap="Oranges", title=name, fontsize=7)
+        r = _array(responses[name], f"responses[{name!r}]", (2,))
+        ax = fig.add_subplot(gs[1, k + 1])
+        ax.imshow(r, cmap="gray", interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def training_snapshots(kernels: Mapping[str, Any], maps: Mapping[str, Any], *, max_filters: int = 8) -> Figure:
+    """First-layer filters and the feature maps of one image at several points of training.
+
+    Args:
+        kernels: stage name -> first-layer kernel (kh, kw, 1, C) (``layer.kernel``).
+        maps: stage name -> that layer's output for one image, (H, W, C) or (1, H, W, C).
+        max_filters: how many filters (columns) to draw.
+    """
+    if not isinstance(kernels, Mapping) or not kernels:
+        raise ValueError("kernels must be a non-empty mapping of stage name -> kernel array")
+    if not isinstance(maps, Mapping) or list(maps) != list(kernels):
+        raise ValueError(f"maps must have the same stages, in the same order, as kernels ({', '.join(kernels)})")
+    ks = {s: _array(v, f"kernels[{s!r}]", (4,)) for s, v in kernels.items()}
+    ms = {}
+    for s, v in maps.items():
+        m = _array(v, f"maps[{s!r}]", (3, 4))
+        ms[s] = m[0] if m.ndim == 4 else m
+    n = min(min(k.shape[-1] for k in ks.values()), _positive_int(max_filters, "max_filters"))
+    stages = list(ks)
+    fig, axes = plt.subplots(2 * len(stages), n, figsize=(1.05 * n + 1.0, 2.15 * len(stages)), squeeze=False)
+    for r, s in enumerate(stages):
+        for f in range(n):
+            _show(axes[2 * r, f], ks[s][:, :, 0, f], cmap="gray", normalise=True)
+            _show(axes[2 * r + 1, f], ms[s][:, :, f], cmap="viridis", normalise=True)
+        axes[2 * r, 0].set_ylabel(f"{s}\nfilters", fontsize=8)
+        axes[2 * r + 1, 0].set_ylabel("feature\nmaps", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------------------------
 # TensorFlow and Keras basics (chapters 3-4)
 # --------------------------------------------------------------------------------------------
+
+
+def _epoch_snapshots(snapshots: Any, arg: str, ndims: Sequence[int]) -> list[tuple[int, np.ndarray]]:
+    if not isinstance(snapshots, Mapping) or not snapshots:
+        raise ValueError(f"{arg} must be a non-empty mapping of epoch -> array")
+    out = []
+    for epoch, value in snapshots.items():
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"{arg}: keys must be epoch numbers (non-negative ints), got {epoch!r}")
+        out.append((int(epoch), _array(value, f"{arg}[{epoch}]", ndims)))
+    shapes = {a.shape for _, a in out}
+    if len(shapes) != 1:
+        raise ValueError(f"{arg}: every epoch must have the same shape, got {sorted(shapes)}")
+    return sorted(out, key=lambda t: t[0])
+
+
+def filters_over_epochs(snapshots: Mapping[int, Any], *, max_filters: int = 8, title: str | None = None) -> Figure:
+    """First-layer kernels at several epochs: one row per epoch, one column per filter.
+
+    Args:
+        snapshots: epoch -> kernels (kh, kw, C_in, C_out), e.g. ``Snapshots.kernels`` of
+            :class:`cnnbook.train.Snapshots`; epoch 0 is the initialisation.
+        max_filters: draw the first this many filters.
+
+    All panels share one diverging colour scale (blue negative, red positive), so the reader sees
+    both the pattern and the weights growing away from their random start.
+    """
+    snaps = _epoch_snapshots(snapshots, "snapshots", (4,))
+    n = min(snaps[0][1].shape[-1], _positive_int(max_filters, "max_filters"))
+    vmax = max(float(np.abs(k[..., :n]).max()) for _, k in snaps) or 1.0
+    fig, axes = plt.subplots(len(snaps), n, figsize=(0.9 * n + 0.8, 0.95 * len(snaps) + 0.4), squeeze=False)
+    for r, (epoch, k) in enumerate(snaps):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(k[:, :, 0, c], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(f"epoch {epoch}", fontsize=8)
+            if r == 0:
+                ax.set_title(f"filter {c}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: int = 8,
+                             title: str | None = None, cmap: str = "viridis") -> Figure:
+    """One image's feature maps at several epochs: one row per epoch, one column per channel.
+
+    Args:
+        maps: epoch -> feature maps (H, W, C) or (1, H, W, C) of the same image, e.g.
+            ``Snapshots.maps`` of :class:`cnnbook.train.Snapshots`.
+        image: the input image (H, W) or (H, W, C), drawn in a first column.
+        max_maps: draw the first this many channels.
+    """
+    snaps = _epoch_snapshots(maps, "maps", (3, 4))
+    if snaps[0][1].ndim == 4:
+        if snaps[0][1].shape[0] != 1:
+            raise ValueError(f"maps must hold one image (1, H, W, C), got a batch of {snaps[0][1].shape[0]}")
+        snaps = [(e, m[0]) for e, m in snaps]
+    img = None if image is None else _array(image, "image", (2, 3))
+    n = min(snaps[0][1].shape[-1], _positive_int(max_maps, "max_maps"))
+    extra = 0 if img is None else 1
+    fig, axes = plt.subplots(len(snaps), n + extra, figsize=(1.0 * (n + extra) + 0.8, 1.05 * len(snaps) + 0.4),
+                             squeeze=False)
+    for r, (epoch, m) in enumerate(snaps):
+        if img is not None:
+            _show(axes[r, 0], img)
+            if r == 0:
+                axes[r, 0].set_title("input", fontsize=8)
+        for c in range(n):
+            _show(axes[r, c + extra], m[..., c], cmap=cmap, normalise=True)
+            if r == 0:
+                axes[r, c + extra].set_title(f"map {c}", fontsize=8)
+        axes[r, 0].set_ylabel(f"epoch {epoch}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 # --------------------------------------------------------------------------------------------
