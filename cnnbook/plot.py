@@ -530,6 +530,40 @@ def conv_animation(x, w, *, stride: int = 1, padding: int = 0, interval: int = 7
     return anim
 
 
+_ANIMATION_GLYPHS = {
+    "fa fa-minus": "\u2212", "fa fa-fast-backward": "|\u25c0\u25c0", "fa fa-step-backward": "|\u25c0",
+    "fa fa-play fa-flip-horizontal": "\u25c0", "fa fa-pause": "\u275a\u275a", "fa fa-play": "\u25b6",
+    "fa fa-step-forward": "\u25b6|", "fa fa-fast-forward": "\u25b6\u25b6|", "fa fa-plus": "+",
+}
+
+
+def animation_html(anim, *, default_mode: str = "loop") -> str:
+    """An animation as self-contained HTML (frames, player and controls), playable offline.
+
+    ``FuncAnimation.to_jshtml()`` embeds every frame as a PNG, but it loads its button icons
+    from a CDN (Font Awesome); without network the buttons would be blank. Here the icons are
+    replaced by plain text symbols and the external stylesheet is dropped. Show the result with
+    ``IPython.display.HTML(animation_html(anim))``.
+
+    Args:
+        anim: a ``matplotlib.animation.Animation`` (e.g. from :func:`conv_animation`).
+        default_mode: what the player does at the last frame: ``"loop"``, ``"once"`` or ``"reflect"``.
+    """
+    import re
+
+    from matplotlib.animation import Animation
+
+    if not isinstance(anim, Animation):
+        raise ValueError(f"anim must be a matplotlib Animation, got {type(anim).__name__}")
+    if default_mode not in ("loop", "once", "reflect"):
+        raise ValueError(f"default_mode must be 'loop', 'once' or 'reflect', got {default_mode!r}")
+    html = anim.to_jshtml(default_mode=default_mode)
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*/?>', "", html)
+    for cls, glyph in _ANIMATION_GLYPHS.items():
+        html = html.replace(f'<i class="{cls}"></i>', f"<span>{glyph}</span>")
+    return html
+
+
 def padding_diagram(x, *, pad: int = 1, kernel: int = 3) -> Figure:
     """An input before and after zero padding, and the output sizes a ``kernel`` gives on each.
 
