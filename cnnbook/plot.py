@@ -588,8 +588,9 @@ def padding_diagram(x, *, pad: int = 1, kernel: int = 3) -> Figure:
         except ValueError:
             return f"{kernel}x{kernel} kernel does not fit"
 
-    _cells(axes[0], x, box=(w, xp.shape[0]), title=f"input {h}x{w}\n{caption(0)}")
-    _cells(axes[1], xp, pad=pad, box=xp.shape[::-1], title=f"zero padding {pad}: {xp.shape[0]}x{xp.shape[1]}\n{caption(pad)}")
+    fs = max(5.0, 11.0 - 0.5 * max(xp.shape))
+    _cells(axes[0], x, box=(w, xp.shape[0]), fontsize=fs, title=f"input {h}x{w}\n{caption(0)}")
+    _cells(axes[1], xp, pad=pad, box=xp.shape[::-1], fontsize=fs, title=f"zero padding {pad}: {xp.shape[0]}x{xp.shape[1]}\n{caption(pad)}")
     fig.tight_layout()
     return fig
 
@@ -638,6 +639,8 @@ def pooling_diagram(x, *, size: int = 2) -> Figure:
 def channels(image, *, title: str | None = None) -> Figure:
     """A colour photo, its red, green and blue channels, and the one-channel grayscale version.
 
+    Each channel is drawn from black (0) to its pure colour (1), so bright means "a lot of it".
+
     Args:
         image: (H, W, 3), uint8 or float in [0, 1].
     """
@@ -649,7 +652,11 @@ def channels(image, *, title: str | None = None) -> Figure:
     fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
     _show(axes[0], f)
     axes[0].set_title(f"RGB photo {img.shape[0]}x{img.shape[1]}x3", fontsize=9)
-    for c, (name, cmap) in enumerate((("R", "Reds"), ("G", "Greens"), ("B", "Blues"))):
+    from matplotlib.colors import LinearSegmentedColormap
+
+    for c, (name, colour) in enumerate((("R", "red"), ("G", "lime"), ("B", "blue"))):
+        # black (0) -> pure colour (1): bright where the channel is high
+        cmap = LinearSegmentedColormap.from_list(f"black_{name}", ["black", colour])
         axes[c + 1].imshow(f[..., c], cmap=cmap, vmin=0, vmax=1)
         axes[c + 1].set_xticks([])
         axes[c + 1].set_yticks([])
