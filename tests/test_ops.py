@@ -11,6 +11,10 @@ from hypothesis import strategies as st
 
 from cnnbook import ops
 
+# On Ampere and later GPUs TF computes float32 convolutions in TF32 (10-bit mantissa) by default;
+# the reference is compared at float32 tolerance, so TF must compute in float32 as well.
+tf.config.experimental.enable_tensor_float_32_execution(False)
+
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, database=None)
 
 # --------------------------------------------------------------------------------------------
