@@ -68,7 +68,8 @@ def mnist_convnet(
             layers.MaxPooling2D(2, name="pool2"),
             layers.Flatten(name="flatten"),
             layers.Dropout(dropout, name="dropout"),
-            layers.Dense(classes, activation=classifier_activation, name="predictions"),
+            # float32 even under mixed precision, so that the softmax does not saturate
+            layers.Dense(classes, activation=classifier_activation, dtype="float32", name="predictions"),
         ],
         name=name,
     )

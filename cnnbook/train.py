@@ -11,7 +11,7 @@
 - resumption of a killed run through Keras's ``BackupAndRestore`` callback when ``backup_dir``
   is given, refusing a folder written by another model or run;
 - distribution: a model built inside a ``tf.distribute`` strategy's scope (see
-  ``cnnbook.runtime.strategy()``) is trained on all its replicas, with the global batch
+  :func:`cnnbook.runtime.strategy`) is trained on all its replicas, with the global batch
   ``batch_size`` x replicas.
 
 Metrics, progress bars and the history are Keras's own.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -326,6 +327,11 @@ def fit(
     batch_size = _positive_int(batch_size, "batch_size")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+    outputs = getattr(model, "outputs", None) or []
+    if any("float16" in str(getattr(o, "dtype", "")) for o in outputs):
+        warnings.warn(
+            f"model {model.name!r} outputs float16 (mixed precision): give its last layer "
+            "dtype='float32' so that the softmax and the loss keep float32 precision", stacklevel=2)
     strategy = model.distribute_strategy
     replicas = int(strategy.num_replicas_in_sync)
     if global_batch_size is not None:
@@ -366,15 +372,58 @@ def fit(
         steps = math.ceil(len(x) / global_batch)
         ds = epoch_dataset(x, y, batch_size=global_batch, seed=int(seed), start_epoch=start, epochs=epochs,
                            shuffle=shuffle)
-        return model.fit(ds, epochs=epochs, steps_per_epoch=steps, validation_data=validation_data,
-                         validation_batch_size=global_batch if isinstance(validation_data, tuple) else None,
-                         callbacks=cbs, shuffle=False, verbose=verbose)
-    if arrays:
-        x, y = data
-        return model.fit(x, y, batch_size=global_batch, epochs=epochs, validation_data=validation_data,
-                         callbacks=cbs, shuffle=shuffle, verbose=verbose)
-    return model.fit(data, epochs=epochs, validation_data=validation_data, callbacks=cbs, shuffle=False,
-                     verbose=verbose)
+        kwargs = dict(x=ds, epochs=epochs, steps_per_epoch=steps, shuffle=False,
+                      validation_batch_size=global_batch if isinstance(validation_data, tuple) else None)
+    elif arrays:
+        kwargs = dict(x=data[0], y=data[1], batch_size=global_batch, epochs=epochs, shuffle=shuffle)
+    else:
+        kwargs = dict(x=data, epochs=epochs, shuffle=False)
+    kwargs.update(validation_data=validation_data, callbacks=cbs, verbose=verbose)
+    if _is_multi_worker(strategy):
+        return _fit_multi_worker(model, strategy, data, kwargs)
+    return model.fit(**kwargs)
+
+
+def _fit_multi_worker(model: keras.Model, strategy, data, kwargs) -> keras.callbacks.History:
+    """``model.fit`` under ``MultiWorkerMirroredStrategy``.
+
+    Keras 3 builds a model that was created in a strategy's scope from a first batch that it
+    averages over the replicas with ``strategy.reduce``; under the multi-worker strategy that
+    eager cross-worker reduce fails (keras-team/keras#20585). The build needs only the shapes, so
+    it is done here from one local example, and ``fit`` runs inside the strategy's scope, where
+    Keras finds the strategy without that step.
+    """
+    import tensorflow as tf
+
+    if isinstance(data, tuple):
+        sample = (tf.convert_to_tensor(data[0][:1]), tf.convert_to_tensor(data[1][:1]))
+    else:
+        sample = next(iter(data.take(1)))
+    with strategy.scope():
+        model._symbolic_build(data_batch=sample)
+    # Keras then averages each replica's scalar logs with strategy.reduce(..., axis=0), which a
+    # scalar does not have under this strategy; average scalars over all replicas (axis=None).
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strat, reduction):
+        def one(v):
+            if reduction in ("auto", "mean") and getattr(v, "shape", None) is not None and v.shape.rank == 0:
+                return strat.reduce("MEAN", v, axis=None)
+            return original(v, strat, reduction)
+
+        return keras.tree.map_structure(one, values)
+
+    saved = model._distribute_strategy
+    model._distribute_strategy = None
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    try:
+        with strategy.scope():
+            return model.fit(**kwargs)
+    finally:
+        model._distribute_strategy = saved
+        tf_trainer.reduce_per_replica = original
 
 
 def _is_multi_worker(strategy) -> bool:
