@@ -10,7 +10,11 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-__all__ = ["mnist_convnet", "simple_cnn", "mlp", "check_input_shape"]
+from cnnbook.layers import inception_block, vgg_block
+from cnnbook.resnet import resnet_cifar, resnet_imagenet
+
+__all__ = ["mnist_convnet", "simple_cnn", "mlp", "check_input_shape", "resnet_cifar", "resnet_imagenet",
+           "vgg_block", "inception_block"]
 
 
 def check_input_shape(input_shape, *, min_side: int = 1, arg: str = "input_shape") -> tuple[int, int, int]:
