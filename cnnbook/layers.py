@@ -5,12 +5,12 @@ Every layer here is a subclass of ``keras.layers.Layer`` registered with
 model that uses them saves to ``.keras`` and loads back with ``safe_mode=True`` (no ``Lambda``
 layers, no pickled Python code).
 
-- :class:`SqueezeExcite`: the squeeze-and-excitation block of Hu et al. (SENet).
-- :class:`ZeroPadShortcut`: the parameter-free "option A" shortcut of the ResNet paper
+- :class:`~cnnbook.layers.SqueezeExcite`: the squeeze-and-excitation block of Hu et al. (SENet).
+- :class:`~cnnbook.layers.ZeroPadShortcut`: the parameter-free "option A" shortcut of the ResNet paper
   (subsample by the stride, pad the new channels with zeros).
-- :class:`ConvBNAct`: convolution (no bias) -> batch normalisation -> activation.
-- :func:`vgg_block` and :func:`inception_block`: a VGG-style and an Inception-style block with an
-  optional SE block at their output, to show that SE plugs into any architecture.
+- :class:`~cnnbook.layers.ConvBNAct`: convolution (no bias) -> batch normalisation -> activation.
+- :func:`~cnnbook.layers.vgg_block` and :func:`~cnnbook.layers.inception_block`: a VGG-style
+  and an Inception-style block with an optional SE block at their output, to show that SE plugs into any architecture.
 """
 
 from __future__ import annotations
@@ -233,9 +233,9 @@ def _se(x, se_ratio: float | None, se_min_units: int, name: str):
 
 def vgg_block(x, filters: int, convs: int = 2, *, se_ratio: float | None = None, se_min_units: int = 1,
               pool: bool = True, name: str = "vgg"):
-    """A VGG-style block: ``convs`` 3x3 :class:`ConvBNAct` units, optional SE, optional 2x2 max-pool.
+    """A VGG-style block: ``convs`` 3x3 :class:`~cnnbook.layers.ConvBNAct` units, optional SE, optional 2x2 max-pool.
 
-    With ``se_ratio`` set, a :class:`SqueezeExcite` re-weights the block's output channels before
+    With ``se_ratio`` set, a :class:`~cnnbook.layers.SqueezeExcite` re-weights the block's output channels before
     pooling (the "SE-VGG" of Hu et al., Table 2).
 
     Args:
@@ -265,8 +265,8 @@ def inception_block(x, branch_filters: Sequence[int] = (16, 16, 8, 8), *, se_rat
     """An Inception-style block: four parallel branches concatenated, optional SE on the result.
 
     Branches: 1x1; 1x1 -> 3x3; 1x1 -> 3x3 -> 3x3 (the factorised 5x5 of Inception-v3);
-    3x3 average pool -> 1x1. Each convolution is a :class:`ConvBNAct`. With ``se_ratio`` set, a
-    :class:`SqueezeExcite` scales the concatenated channels (the "SE-Inception" module of
+    3x3 average pool -> 1x1. Each convolution is a :class:`~cnnbook.layers.ConvBNAct`. With ``se_ratio`` set, a
+    :class:`~cnnbook.layers.SqueezeExcite` scales the concatenated channels (the "SE-Inception" module of
     Hu et al., Fig. 2).
 
     Args:

@@ -1,22 +1,25 @@
 """Residual networks (He et al. 2016a, 2016b) and their squeeze-and-excitation variants (Hu et al.).
 
-One generic builder, :func:`build_resnet`, makes every network of the ResNet and SENet
-chapters. It is given a stem, a list of stages and a block function; the blocks
-(:func:`basic_block`, :func:`bottleneck_block`) receive their parts (:class:`BlockParts`: the
-ordering of batch normalisation and ReLU, the shortcut type, whether there is a shortcut at all,
-the squeeze-and-excitation ratio, the convolution bias and initialiser) as an argument. So a
-plain network, a pre-activation ResNet and an SE-ResNet are flags, not copies:
+One generic builder, :func:`~cnnbook.resnet.build_resnet`, makes every network of the ResNet
+and SENet chapters. It is given a stem, a list of stages and a block function; the blocks
+(:func:`~cnnbook.resnet.basic_block`, :func:`~cnnbook.resnet.bottleneck_block`) receive their
+parts (:class:`~cnnbook.resnet.BlockParts`: the ordering of batch normalisation and ReLU, the
+shortcut type, whether there is a shortcut at all, the squeeze-and-excitation ratio, the
+convolution bias and initialiser) as an argument. So a plain network, a pre-activation ResNet and
+an SE-ResNet are flags, not copies:
 
-- :func:`resnet_cifar`: the CIFAR family of depth 6n+2 (basic blocks; 20, 32, 44, 56, 110,
-  1202) and 9n+2 (pre-activation bottleneck blocks; 164, 1001), option A/B/C shortcuts,
-  ``plain=True``, ``version=1`` (original) or ``version=2`` (full pre-activation), ``se_ratio``.
-- :func:`resnet_imagenet`: ResNet-18/34 (basic) and ResNet-50/101/152 (bottleneck), version 1 or
-  2; the bottleneck networks are layer for layer the ``keras.applications`` ResNets (same layer
-  names, same parameter counts, same outputs for the same weights), so ``weights="imagenet"``
-  loads Keras's published weights.
+- :func:`~cnnbook.resnet.resnet_cifar`: the CIFAR family of depth 6n+2 (basic blocks; 20, 32,
+  44, 56, 110, 1202) and 9n+2 (pre-activation bottleneck blocks; 164, 1001), option A/B/C
+  shortcuts, ``plain=True``, ``version=1`` (original) or ``version=2`` (full pre-activation),
+  ``se_ratio``.
+- :func:`~cnnbook.resnet.resnet_imagenet`: ResNet-18/34 (basic) and ResNet-50/101/152
+  (bottleneck), version 1 or 2; the bottleneck networks are layer for layer the
+  ``keras.applications`` ResNets (same layer names, same parameter counts, same outputs for the
+  same weights), so ``weights="imagenet"`` loads Keras's published weights.
 
-Helpers for the chapters: :func:`trainable_params`, :func:`multiply_adds`, :func:`layer_table`,
-:func:`kernel_gradient_norms`, :func:`activation_stds`.
+Helpers for the chapters: :func:`~cnnbook.resnet.trainable_params`,
+:func:`~cnnbook.resnet.multiply_adds`, :func:`~cnnbook.resnet.layer_table`,
+:func:`~cnnbook.resnet.kernel_gradient_norms`, :func:`~cnnbook.resnet.activation_stds`.
 """
 
 from __future__ import annotations
@@ -152,7 +155,7 @@ def _se(x, parts: BlockParts, name: str):
 
 
 def _shortcut(x, preact, filters_out: int, stride: int, parts: BlockParts, name: str):
-    """The shortcut branch of a block (see :class:`BlockParts` for the options)."""
+    """The shortcut branch of a block (see :class:`~cnnbook.resnet.BlockParts` for the options)."""
     channels_in = int(x.shape[-1])
     project = parts.shortcut == "C" or (parts.shortcut == "B" and channels_in != filters_out)
     if project:
@@ -192,7 +195,7 @@ def basic_block(x, filters: int, stride: int, parts: BlockParts, name: str):
         x: input tensor (batch, H, W, C).
         filters: output channels of both convolutions.
         stride: stride of the first convolution (and of the shortcut).
-        parts: the :class:`BlockParts`.
+        parts: the :class:`~cnnbook.resnet.BlockParts`.
         name: layer-name prefix (e.g. ``"conv2_block1"``).
 
     Returns:
@@ -220,7 +223,7 @@ def bottleneck_block(x, filters: int, stride: int, parts: BlockParts, name: str,
         x: input tensor (batch, H, W, C).
         filters: width of the 1x1 and 3x3 convolutions; the block outputs ``expansion * filters``.
         stride: stride of the block (on the 3x3 or the first 1x1, see ``parts.stride_in_3x3``).
-        parts: the :class:`BlockParts`.
+        parts: the :class:`~cnnbook.resnet.BlockParts`.
         name: layer-name prefix.
         expansion: output width over ``filters``.
 
@@ -277,9 +280,9 @@ def build_resnet(
         inputs: the ``keras.Input``.
         stem: ``stem(inputs, parts) -> tensor`` (the layers before the first stage).
         stages: ``(filters, blocks, stride)`` per stage; stage ``i`` is named ``conv{i+2}``.
-        block: :func:`basic_block`, :func:`bottleneck_block` or any function with their
-            signature ``block(x, filters, stride, parts, name)``.
-        parts: the :class:`BlockParts` every block receives.
+        block: :func:`~cnnbook.resnet.basic_block`, :func:`~cnnbook.resnet.bottleneck_block` or
+            any function with their signature ``block(x, filters, stride, parts, name)``.
+        parts: the :class:`~cnnbook.resnet.BlockParts` every block receives.
         stride_at: ``"first"``: the first block of a stage subsamples (the ResNet papers);
             ``"last"``: the last one does (keras.applications' ResNet v2, after TF-slim).
         include_top: end with global average pooling and a dense classifier.
@@ -354,7 +357,8 @@ def _check_shape(input_shape, min_side: int, allow_none: bool) -> tuple:
     for side in shape[:2]:
         if side is None:
             if not allow_none:
-                raise ValueError(f"input_shape needs a fixed height and width with include_top=True, got {input_shape!r}")
+                raise ValueError(
+                    f"input_shape needs a fixed height and width with include_top=True, got {input_shape!r}")
         elif side < min_side:
             raise ValueError(
                 f"input_shape {input_shape!r} is smaller than the network's total stride: height and width "
@@ -364,7 +368,7 @@ def _check_shape(input_shape, min_side: int, allow_none: bool) -> tuple:
 
 
 def cifar_depths(bottleneck: bool = False, up_to: int = 1202) -> list[int]:
-    """The valid depths of :func:`resnet_cifar`: 6n+2 (basic) or 9n+2 (bottleneck), n >= 1."""
+    """The valid depths of :func:`~cnnbook.resnet.resnet_cifar`: 6n+2 (basic) or 9n+2 (bottleneck), n >= 1."""
     k = 9 if bottleneck else 6
     return list(range(k + 2, up_to + 1, k))
 
@@ -411,7 +415,7 @@ def resnet_cifar(
     Args:
         depth: number of weighted layers on the main path, 6n+2 or 9n+2.
         version: 1 (original post-activation unit) or 2 (full pre-activation unit).
-        shortcut: ``"A"``, ``"B"`` or ``"C"`` (see :class:`BlockParts`).
+        shortcut: ``"A"``, ``"B"`` or ``"C"`` (see :class:`~cnnbook.resnet.BlockParts`).
         plain: drop every shortcut (the paper's plain baseline, same parameters with option A).
         se_ratio: put a squeeze-and-excitation block of this reduction ratio in every block.
         classes: classifier width.
@@ -476,7 +480,8 @@ def resnet_cifar(
         return x
 
     if name is None:
-        name = ("plain" if plain else "se_resnet" if se_ratio else "resnet") + str(depth) + ("_v2" if version == 2 else "")
+        kind_name = "plain" if plain else "se_resnet" if se_ratio else "resnet"
+        name = f"{kind_name}{depth}" + ("_v2" if version == 2 else "")
     model = build_resnet(
         keras.Input(shape=shape, name="image"), stem,
         [(w[0], n, 1), (w[1], n, 2), (w[2], n, 2)],
@@ -600,7 +605,8 @@ def resnet_imagenet(
         stages = [(64, blocks[0], 2), (128, blocks[1], 2), (256, blocks[2], 2), (512, blocks[3], 1)]
         block, stride_at = bottleneck_block, "last"
     if name is None:
-        name = ("plain" if plain else "se_resnet" if se_ratio else "resnet") + str(depth) + ("v2" if version == 2 else "")
+        kind_name = "plain" if plain else "se_resnet" if se_ratio else "resnet"
+        name = f"{kind_name}{depth}" + ("v2" if version == 2 else "")
     model = build_resnet(
         keras.Input(shape=shape, name="image"), stem, stages, block, parts, stride_at=stride_at,
         include_top=include_top, pooling=pooling, classes=classes,
@@ -739,8 +745,8 @@ def layer_table(model: keras.Model) -> list[dict[str, Any]]:
     row. The ``layers`` column sums to the network's depth.
 
     Returns:
-        One dict per row: ``output`` (e.g. ``"32x32"``), ``layers`` (int) and ``filters`` (the
-        distinct output widths, e.g. ``"16"`` or ``"16, 64"``).
+        list of dict: one per row, with the keys ``output`` (e.g. ``"32x32"``), ``layers`` (an int)
+        and ``filters`` (the distinct output widths, e.g. ``"16"`` or ``"16, 64"``).
     """
     rows: dict[str, dict[str, Any]] = {}
     dense = None
