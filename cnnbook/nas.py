@@ -154,9 +154,11 @@ def validate(arch: Any, ops: Sequence[str] = OPS) -> dict[str, Any]:
                 if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
                     raise ValueError(f"{bw}['inputs'][{s}] must be an int, got {i!r}")
                 if not 0 <= i < 2 + j:
+                    earlier = ("" if j == 0 else ", 2 = the output of block 0" if j == 1
+                               else f", 2..{1 + j} = the outputs of blocks 0..{j - 1}")
                     raise ValueError(
-                        f"{bw}['inputs'][{s}] = {i} is a dangling input: block {j} can only use "
-                        f"0..{1 + j} (0 = h[k-2], 1 = h[k-1], 2+i = block i for i < {j})"
+                        f"{bw}['inputs'][{s}] = {i} is a dangling input: block {j} can only read "
+                        f"0..{1 + j} (0 = h[k-2], 1 = h[k-1]{earlier})"
                     )
                 if bops[s] not in ops:
                     raise ValueError(f"{bw}['ops'][{s}] = {bops[s]!r} is an unknown operation; allowed: {ops}")
@@ -697,7 +699,8 @@ def _check_data(data) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, 
 
 
 def train_child(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 2, batch_size: int = 64,
-                learning_rate: float = 0.05, seed: int = 0) -> list[float]:
+                learning_rate: float = 0.05, seed: int = 0,
+                optimizer: keras.optimizers.Optimizer | None = None) -> list[float]:
     """Train a child network briefly with a compiled (``tf.function``) training step.
 
     This is what ``model.fit`` does, without its per-model overhead: a search builds and traces
@@ -714,6 +717,7 @@ def train_child(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int
         batch_size: examples per step (at most ``len(x)``).
         learning_rate: learning rate of SGD with Nesterov momentum 0.9 (as NAS trained its children).
         seed: seeds the batch order.
+        optimizer: a fresh Keras optimizer to use instead (``learning_rate`` is then ignored).
 
     Returns:
         The mean training loss of each epoch.
@@ -723,7 +727,10 @@ def train_child(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int
     if len(x) < batch_size:
         raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({len(x)} examples)")
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    if optimizer is None:
+        optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    elif not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(f"optimizer must be a keras.optimizers.Optimizer, got {type(optimizer).__name__}")
     weights = model.trainable_variables
     optimizer.build(weights)
 

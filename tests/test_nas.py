@@ -362,3 +362,14 @@ def test_train_child_batch_larger_than_data(tiny_data):
     (x, y), _ = tiny_data
     with pytest.raises(ValueError, match="batch_size"):
         nas.train_child(nas.build(_arch()), x, y, batch_size=1000)
+
+
+def test_train_child_optimizer_argument(tiny_data):
+    (x, y), (xv, yv) = tiny_data
+    with pytest.raises(ValueError, match="optimizer must be a keras.optimizers.Optimizer"):
+        nas.train_child(nas.build(_arch()), x, y, optimizer="adam")
+    keras.utils.set_random_seed(0)
+    m = nas.build(_arch(), input_shape=(8, 8, 1), classes=2)
+    losses = nas.train_child(m, x, y, epochs=3, batch_size=16, optimizer=keras.optimizers.Adam(3e-3))
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert 0.0 <= nas.accuracy(m, xv, yv) <= 1.0
