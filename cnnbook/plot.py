@@ -859,6 +859,61 @@ def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: i
 # --------------------------------------------------------------------------------------------
 
 
+def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> Figure:
+    """An inception module as parallel branches between its input and the concatenation.
+
+    Args:
+        module: what ``cnnbook.pretrained.inception_branches`` returns: ``{"input": (H, W, C),
+            "output": (H, W, C), "branches": [[{"label": str, "shape": (H, W, C)}, ...], ...]}``.
+    """
+    if not isinstance(module, Mapping) or not {"input", "output", "branches"} <= set(module):
+        raise ValueError("module must be a mapping with 'input', 'output' and 'branches' "
+                         "(as cnnbook.pretrained.inception_branches returns)")
+    branches = module["branches"]
+    if not isinstance(branches, Sequence) or not branches or any(
+            not isinstance(b, Sequence) or not b or any(not isinstance(u, Mapping) or "label" not in u
+                                                         or "shape" not in u for u in b) for b in branches):
+        raise ValueError("module['branches'] must be a non-empty list of non-empty lists of "
+                         "{'label', 'shape'} units")
+    n = len(branches)
+    depth = max(len(b) for b in branches)
+    w, h, gx, gy = 2.1, 0.8, 0.35, 0.45
+    width = n * w + (n - 1) * gx
+    fig, ax = plt.subplots(figsize=(1.0 + 0.95 * width, 0.9 + 0.62 * (depth + 2) * (h + gy)))
+
+    def box(x0, y0, bw, text, colour):
+        ax.add_patch(Rectangle((x0, y0), bw, h, facecolor=colour, edgecolor="black", lw=0.8))
+        ax.text(x0 + bw / 2, y0 + h / 2, text, ha="center", va="center", fontsize=8)
+
+    def arrow(x0, y0, x1, y1):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="->", mutation_scale=9, lw=0.7))
+
+    def shape_text(s):
+        return "×".join(str(int(v)) for v in s)
+
+    top = (depth + 1) * (h + gy)
+    box(0, top, width, f"input  {shape_text(module['input'])}", "#d9d9d9")
+    box(0, 0, width, f"concatenate (channels)  {shape_text(module['output'])}", "#bebada")
+    for i, branch in enumerate(branches):
+        x0 = i * (w + gx)
+        y_prev = top
+        for j, unit in enumerate(branch):
+            y = top - (j + 1) * (h + gy)
+            label = str(unit["label"])
+            colour = "#fb8072" if "pool" in label else ("#ffffb3" if "1x1" in label else "#8dd3c7")
+            box(x0, y, w, f"{label}\n{shape_text(unit['shape'])}", colour)
+            arrow(x0 + w / 2, y_prev, x0 + w / 2, y + h)
+            y_prev = y
+        arrow(x0 + w / 2, y_prev, x0 + w / 2, h)
+    ax.set_xlim(-0.1, width + 0.1)
+    ax.set_ylim(-0.1, top + h + 0.1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------------------------
 # ResNet and SENet (chapters 6 and 8)
 # --------------------------------------------------------------------------------------------
