@@ -918,7 +918,416 @@ def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> 
 # ResNet and SENet (chapters 6 and 8)
 # --------------------------------------------------------------------------------------------
 
+_BOX_COLOURS = {"conv": "#8dd3c7", "weight": "#8dd3c7", "fc": "#80b1d3", "bn": "#ffffb3", "relu": "#fb8072",
+                "pool": "#bebada", "sigmoid": "#fdb462", "other": "#e5e5e5"}
+
+
+def _box_colour(label: str) -> str:
+    low = label.lower()
+    for key in ("sigmoid", "relu", "bn", "pool", "conv", "weight", "fc"):
+        if key in low:
+            return _BOX_COLOURS[key]
+    return _BOX_COLOURS["other"]
+
+
+def block_diagram(panels: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> Figure:
+    """Side-by-side flow diagrams of network blocks, input at the bottom (He et al.'s style).
+
+    Args:
+        panels: ``{panel title: spec}``. A spec is a mapping with ``boxes`` (the layers of the
+            branch, bottom to top, e.g. ``["3x3 conv", "BN", "ReLU"]``) and optionally
+            ``shortcut`` (text on a skip connection from the input to the merge node; omit or None
+            for no skip), ``merge`` (``"+"`` for addition, ``"x"`` for channel-wise scaling; only
+            with a shortcut), ``after`` (a layer after the merge, e.g. ``"ReLU"``), ``input`` and
+            ``output`` (text below and above, default ``"x"`` and ``""``).
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty mapping of title -> spec")
+    specs = []
+    for name, spec in panels.items():
+        if not isinstance(spec, Mapping) or "boxes" not in spec:
+            raise ValueError(f"panels[{name!r}] must be a mapping with a 'boxes' list, got {spec!r}")
+        boxes = spec["boxes"]
+        if isinstance(boxes, str) or not isinstance(boxes, Sequence) or not boxes:
+            raise ValueError(f"panels[{name!r}]['boxes'] must be a non-empty list of labels, got {boxes!r}")
+        unknown = set(spec) - {"boxes", "shortcut", "merge", "after", "input", "output"}
+        if unknown:
+            raise ValueError(f"panels[{name!r}] has unknown keys {sorted(unknown)}")
+        if spec.get("merge", "+") not in ("+", "x"):
+            raise ValueError(f"panels[{name!r}]['merge'] must be '+' or 'x', got {spec.get('merge')!r}")
+        specs.append((str(name), [str(b) for b in boxes], spec))
+    height = max(len(b) + (2 if s.get("shortcut") else 0) + (1 if s.get("after") else 0) for _, b, s in specs)
+    fig, axes = plt.subplots(1, len(specs), figsize=(2.6 * len(specs), 0.62 * height + 1.4), squeeze=False)
+    bw, bh, step = 1.6, 0.42, 0.62
+    for ax, (name, boxes, spec) in zip(axes[0], specs):
+        y = 0.0
+        ax.text(0, y - 0.1, spec.get("input", "x"), ha="center", va="top", fontsize=10, style="italic")
+        prev = y
+        for label in boxes:
+            y += step
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                                   lw=0.8))
+            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            prev = y + bh / 2
+        shortcut = spec.get("shortcut")
+        if shortcut:
+            y += step
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - 0.13), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(plt.Circle((0, y), 0.13, facecolor="white", edgecolor="black", lw=0.8))
+            ax.text(0, y, "+" if spec.get("merge", "+") == "+" else "×", ha="center", va="center", fontsize=10)
+            side = bw / 2 + 0.35
+            ax.plot([0.05, side, side], [0.0, 0.0, y], color="black", lw=0.8)
+            ax.add_patch(FancyArrowPatch((side, y), (0.13, y), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.text(side + 0.06, y / 2, str(shortcut), ha="left", va="center", fontsize=8, rotation=90)
+            prev = y + 0.13
+        if spec.get("after"):
+            y += step
+            label = str(spec["after"])
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                                   lw=0.8))
+            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            prev = y + bh / 2
+        ax.add_patch(FancyArrowPatch((0, prev), (0, prev + 0.35), arrowstyle="->", mutation_scale=9, lw=0.8))
+        ax.text(0, prev + 0.4, spec.get("output", ""), ha="center", va="bottom", fontsize=9, style="italic")
+        ax.set_xlim(-1.4, 1.6)
+        ax.set_ylim(-0.5, step * (height + 1) + 0.3)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(name, fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _runs(runs: Mapping[str, Any], names: Sequence[str], key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out = {}
+    for n in names:
+        if n not in runs:
+            raise ValueError(f"runs has no entry {n!r}; it has {sorted(runs)}")
+        rec = runs[n]
+        if not isinstance(rec, Mapping) or key not in rec or "step" not in rec:
+            raise ValueError(f"runs[{n!r}] must be a record with 'step' and {key!r} (as compare_training returns)")
+        values = _array(rec[key], f"runs[{n!r}][{key!r}]", (1, 2))
+        values = values[None] if values.ndim == 1 else values
+        steps = _array(rec["step"], f"runs[{n!r}]['step']", (1,))
+        if values.shape[1] != len(steps):
+            raise ValueError(f"runs[{n!r}]: {key} has {values.shape[1]} points but 'step' has {len(steps)}")
+        out[n] = (steps, values)
+    return out
+
+
+def training_curves(runs: Mapping[str, Any], *, groups: Mapping[str, Sequence[str]] | None = None,
+                    key: str = "train_error", ylabel: str = "training error (%)", percent: bool = True,
+                    log: bool = False, title: str | None = None) -> Figure:
+    """Training curves of several runs in side-by-side panels (the ResNet paper's Fig. 1 / Fig. 6).
+
+    Each run is drawn as the mean over its seeds (thick) and every seed (thin, same colour).
+
+    Args:
+        runs: ``{name: record}`` as returned by :func:`cnnbook.resnet.compare_training` (``step``
+            and ``key`` arrays of shape (seeds, points) or (points,)).
+        groups: ``{panel title: [run names]}``; default one panel with every run.
+        key: the record entry to draw (``"train_error"`` or ``"loss"``).
+        ylabel: y-axis label.
+        percent: multiply the values by 100.
+        log: logarithmic y axis.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping of name -> record")
+    if groups is None:
+        groups = {"": list(runs)}
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError("groups must be a non-empty mapping of panel title -> list of run names")
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.3), squeeze=False, sharey=True)
+    for ax, (panel, names) in zip(axes[0], groups.items()):
+        if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+            raise ValueError(f"groups[{panel!r}] must be a non-empty list of run names")
+        for i, (name, (steps, values)) in enumerate(_runs(runs, names, key).items()):
+            scale = 100.0 if percent else 1.0
+            for row in values:
+                ax.plot(steps, row * scale, color=f"C{i}", lw=0.7, alpha=0.45)
+            ax.plot(steps, values.mean(axis=0) * scale, color=f"C{i}", lw=2.0, label=name)
+        ax.set_xlabel("iteration")
+        ax.set_title(panel)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        if log:
+            ax.set_yscale("log")
+    axes[0][0].set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def layer_profiles(profiles: Mapping[str, Any], *, ylabel: str, log: bool = True, title: str | None = None,
+                   xlabel: str = "layer (input → output)") -> Figure:
+    """One line per network of a per-layer quantity (gradient norm, activation spread, ...).
+
+    Args:
+        profiles: ``{network name: values in depth order}`` (a sequence, or a mapping layer name
+            -> value such as :func:`cnnbook.resnet.kernel_gradient_norms` returns).
+        ylabel: y-axis label.
+        log: logarithmic y axis.
+        title: figure title.
+        xlabel: x-axis label.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(profiles, Mapping) or not profiles:
+        raise ValueError("profiles must be a non-empty mapping of name -> per-layer values")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for i, (name, values) in enumerate(profiles.items()):
+        vals = list(values.values()) if isinstance(values, Mapping) else values
+        v = _array(vals, f"profiles[{name!r}]", (1,)).astype(float)
+        if log and np.any(v <= 0):
+            raise ValueError(f"profiles[{name!r}] has values <= 0, which a log axis cannot show")
+        ax.plot(np.arange(1, len(v) + 1), v, marker="o", ms=2.5, lw=1.2, color=f"C{i}", label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def excitation_profiles(stages: Mapping[str, Any], *, class_names: Sequence[str] | None = None,
+                        title: str | None = None) -> Figure:
+    """Mean SE gate value per channel, one line per class, one panel per stage (SENet Fig. 6).
+
+    Args:
+        stages: ``{stage name: array (classes, channels)}`` of average excitations.
+        class_names: legend labels, one per class.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(stages, Mapping) or not stages:
+        raise ValueError("stages must be a non-empty mapping of stage name -> (classes, channels) array")
+    arrays = {k: _array(v, f"stages[{k!r}]", (2,)) for k, v in stages.items()}
+    n_classes = {a.shape[0] for a in arrays.values()}
+    if len(n_classes) != 1:
+        raise ValueError(f"every stage must have the same number of classes (rows), got {sorted(n_classes)}")
+    k = n_classes.pop()
+    if class_names is not None and len(class_names) != k:
+        raise ValueError(f"class_names must have one name per class ({k}), got {len(class_names)}")
+    fig, axes = plt.subplots(1, len(arrays), figsize=(4.3 * len(arrays), 3.2), squeeze=False, sharey=True)
+    for ax, (name, a) in zip(axes[0], arrays.items()):
+        for c in range(k):
+            ax.plot(np.arange(a.shape[1]), a[c], lw=1.0, color=f"C{c % 10}",
+                    label=str(class_names[c]) if class_names is not None else str(c))
+        ax.set_title(name)
+        ax.set_xlabel("channel index")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean excitation")
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_tradeoff(ratios, params, scores, *, baseline_params: float | None = None,
+                   baseline_score: float | None = None, score_label: str = "test accuracy (%)",
+                   title: str | None = None) -> Figure:
+    """Reduction ratio r against parameter count (left) and a score (right), SENet Table 10 style.
+
+    Args:
+        ratios: the reduction ratios.
+        params: parameter count of the network at each ratio.
+        scores: the score at each ratio; shape (ratios,) or (seeds, ratios) (mean and spread).
+        baseline_params: parameters of the network without SE (a dashed line).
+        baseline_score: score without SE: a float, or an array of seeds (mean drawn).
+        score_label: label of the score axis.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    r = _array(ratios, "ratios", (1,)).astype(float)
+    p = _array(params, "params", (1,)).astype(float)
+    s = _array(scores, "scores", (1, 2)).astype(float)
+    s = s[None] if s.ndim == 1 else s
+    if len(p) != len(r) or s.shape[1] != len(r):
+        raise ValueError(f"ratios, params and scores must have one value per ratio ({len(r)}), "
+                         f"got params {p.shape} and scores {s.shape}")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    a1.plot(r, p, marker="o", color="C0")
+    if baseline_params is not None:
+        a1.axhline(float(baseline_params), color="gray", ls="--", lw=1, label="no SE")
+        a1.legend(fontsize=8)
+    a1.set_xscale("log", base=2)
+    a1.set_xlabel("reduction ratio r")
+    a1.set_ylabel("parameters")
+    a2.errorbar(r, s.mean(axis=0), yerr=s.std(axis=0) if len(s) > 1 else None, marker="o", color="C1", capsize=3)
+    if baseline_score is not None:
+        a2.axhline(float(np.mean(baseline_score)), color="gray", ls="--", lw=1, label="no SE")
+        a2.legend(fontsize=8)
+    a2.set_xscale("log", base=2)
+    a2.set_xlabel("reduction ratio r")
+    a2.set_ylabel(score_label)
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 
 # --------------------------------------------------------------------------------------------
 # NASNet (chapter 7)
 # --------------------------------------------------------------------------------------------
+
+
+_NAS_OP_COLOURS = {"identity": "#d9d9d9", "sep3x3": "#8dd3c7", "sep5x5": "#80b1d3", "sep7x7": "#6a8fc7",
+                   "avg3x3": "#fdb462", "max3x3": "#fb8072", "conv1x7_7x1": "#bebada"}
+
+
+def search_rewards(results: Mapping[str, Any], *, reference: Mapping[str, float] | None = None,
+                   title: str | None = None) -> Figure:
+    """Reward of every child of one or more architecture searches, in the order they were trained.
+
+    Args:
+        results: strategy name -> :class:`cnnbook.nas.SearchResult` (or a sequence of rewards).
+            Each is drawn as dots (one per child), a solid line (best so far) and, where the
+            result has a REINFORCE controller, a dotted line (its moving-average baseline).
+        reference: optional label -> value drawn as horizontal dashed lines (e.g. a median).
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise ValueError("results must be a non-empty mapping of name -> SearchResult or rewards")
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    for k, (name, res) in enumerate(results.items()):
+        history = getattr(res, "history", None)
+        rewards = _array([t.reward for t in history] if history is not None else res, f"results[{name!r}]", (1,))
+        steps = np.arange(1, len(rewards) + 1)
+        c = f"C{k}"
+        ax.plot(steps, rewards, "o", color=c, alpha=0.55, ms=5, label=f"{name}: child reward")
+        ax.plot(steps, np.maximum.accumulate(rewards), "-", color=c, lw=2, label=f"{name}: best so far")
+        if history is not None and any(t.baseline is not None for t in history):
+            base = [np.nan if t.baseline is None else t.baseline for t in history]
+            ax.plot(steps, base, ":", color=c, lw=1.5, label=f"{name}: baseline b")
+    for j, (label, value) in enumerate((reference or {}).items()):
+        ax.axhline(float(value), color="black", ls="--", lw=1, alpha=0.7)
+        ax.text(0.5, float(value), f" {label}", va="bottom", fontsize=8)
+    ax.set_xlabel("child network (order of training)")
+    ax.set_ylabel("reward = validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7.5, ncol=2, loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def nas_cells(arch: Mapping[str, Any], *, cells: Sequence[str] = ("normal", "reduction"),
+              title: str | None = None) -> Figure:
+    """Draw the cells of an architecture as graphs.
+
+    The two inputs ``h[k-2]`` and ``h[k-1]`` are on the left; each block is a column with its two
+    operations (coloured boxes) feeding an addition (circle); block outputs that no other block
+    reads are concatenated into the cell's output on the right.
+
+    Args:
+        arch: an architecture dict (see :mod:`cnnbook.nas`).
+        cells: which cells to draw, one panel each: ``"normal"`` and/or ``"reduction"``.
+    """
+    from matplotlib.patches import Circle
+
+    from cnnbook import nas
+
+    arch = nas.validate(arch)
+    if isinstance(cells, str) or not cells or any(c not in ("normal", "reduction") for c in cells):
+        raise ValueError(f"cells must be a non-empty sequence of 'normal' / 'reduction', got {cells!r}")
+    n_blocks = len(arch["normal"])
+    fig, axes = plt.subplots(len(cells), 1, figsize=(2.2 * n_blocks + 3.6, 3.1 * len(cells)), squeeze=False)
+    for ax, cell in zip(axes.flat, cells):
+        blocks = arch[cell]
+        pos = {0: (0.0, -1.0), 1: (0.0, 1.0)}  # hidden-state index -> where its node is
+        for j in range(len(blocks)):
+            pos[2 + j] = (3.0 * j + 3.6, 0.0)
+        for i, label in ((0, "h[k-2]"), (1, "h[k-1]")):
+            ax.add_patch(Rectangle((pos[i][0] - 0.55, pos[i][1] - 0.3), 1.1, 0.6, facecolor="white",
+                                   edgecolor="black", lw=1))
+            ax.text(*pos[i], label, ha="center", va="center", fontsize=9)
+        for j, block in enumerate(blocks):
+            add_xy = pos[2 + j]
+            for s, (i, op) in enumerate(zip(block["inputs"], block["ops"])):
+                box = (3.0 * j + 2.2, 1.0 if s == 0 else -1.0)
+                label = op + (" /2" if cell == "reduction" and i < 2 else "")
+                ax.add_patch(Rectangle((box[0] - 0.6, box[1] - 0.28), 1.2, 0.56,
+                                       facecolor=_NAS_OP_COLOURS.get(op, "white"), edgecolor="black", lw=0.8))
+                ax.text(*box, label, ha="center", va="center", fontsize=7.5)
+                src = pos[i]
+                start = (src[0] + (0.55 if i < 2 else 0.22), src[1])
+                rad = 0.0 if abs(box[0] - src[0]) < 3.5 else (0.35 if box[1] > src[1] else -0.35)
+                ax.add_patch(FancyArrowPatch(start, (box[0] - 0.6, box[1]), arrowstyle="->", mutation_scale=9,
+                                             lw=0.8, connectionstyle=f"arc3,rad={rad}", color="0.3"))
+                ax.add_patch(FancyArrowPatch((box[0] + 0.6, box[1]), (add_xy[0] - 0.22, add_xy[1]),
+                                             arrowstyle="->", mutation_scale=9, lw=0.8, color="0.3"))
+            ax.add_patch(Circle(add_xy, 0.22, facecolor="#ffffb3", edgecolor="black", lw=0.8))
+            ax.text(*add_xy, "+", ha="center", va="center", fontsize=10)
+        out = (3.0 * len(blocks) + 2.4, 0.0)
+        ax.add_patch(Rectangle((out[0] - 0.55, -0.3), 1.1, 0.6, facecolor="#ccebc5", edgecolor="black", lw=1))
+        ax.text(*out, "concat", ha="center", va="center", fontsize=9)
+        for i in nas._loose_ends(blocks):
+            src = pos[i]
+            ax.add_patch(FancyArrowPatch((src[0] + 0.22, src[1]), (out[0] - 0.55, 0.0), arrowstyle="->",
+                                         mutation_scale=9, lw=1.0, connectionstyle="arc3,rad=-0.25"
+                                         if out[0] - src[0] > 3.5 else "arc3,rad=0", color="black"))
+        ax.set_xlim(-0.8, out[0] + 0.8)
+        ax.set_ylim(-1.9, 1.9)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"{cell} cell" + (" (ops on h[k-2], h[k-1] use stride 2)" if cell == "reduction" else ""),
+                     fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def activation_curves(x, curves: Mapping[str, Any], *, title: str | None = None) -> Figure:
+    """Activation functions on one axis, e.g. ReLU against Swish ``x * sigmoid(beta * x)``.
+
+    Args:
+        x: input values (1-D).
+        curves: label -> y values (same length as ``x``).
+    """
+    xs = _array(x, "x", (1,))
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError("curves must be a non-empty mapping of label -> values")
+    fig, ax = plt.subplots(figsize=(5.5, 3.3))
+    for label, ys in curves.items():
+        ys = _array(ys, f"curves[{label!r}]", (1,))
+        if len(ys) != len(xs):
+            raise ValueError(f"curves[{label!r}] has {len(ys)} values but x has {len(xs)}")
+        ax.plot(xs, ys, label=label)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.axvline(0, color="black", lw=0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
