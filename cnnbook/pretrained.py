@@ -375,7 +375,7 @@ def _ensure_cached(path: Path, url: str, what: str) -> None:
 
 def load(
     name: str,
-    weights: str | os.PathLike | None = "imagenet",
+    weights: str | Path | None = "imagenet",
     *,
     include_top: bool = True,
     input_shape: Sequence[int] | None = None,
@@ -745,7 +745,7 @@ def shipped_info() -> dict[str, Any]:
     return json.loads(_SHIPPED_JSON.read_text())
 
 
-def load_shipped(path: str | os.PathLike | None = None):
+def load_shipped(path: str | Path | None = None):
     """Load the small pretrained CNN that ships with cnnbook (offline, no download).
 
     Args:
