@@ -862,10 +862,15 @@ def search(
         _positive_int(sample_size, "sample_size")
         if sample_size > population:
             raise ValueError(f"sample_size ({sample_size}) must not exceed population ({population})")
+    options = dict(controller_options or {})
+    unknown = sorted(set(options) - {"hidden", "learning_rate", "baseline_decay", "entropy_weight"})
+    if unknown:
+        raise ValueError(f"controller_options has unknown key(s) {unknown}; allowed: hidden, learning_rate, "
+                         "baseline_decay, entropy_weight")
     data = _check_data(data)
 
     rng = np.random.default_rng(seed)
-    controller = Controller(space, seed=seed, **dict(controller_options or {})) if strategy == "rl" else None
+    controller = Controller(space, seed=seed, **options) if strategy == "rl" else None
     result = SearchResult(strategy=strategy, space=space, controller=controller)
     alive: list[Trial] = []  # evolution's population, oldest first
     t0 = time.perf_counter()
