@@ -93,6 +93,8 @@ class AppInfo:
         weights_top / weights_notop: file names Keras stores in ``$KERAS_HOME/models``.
         weights_url: folder those files are downloaded from.
         source: citation key of the published figures (book/references.bib).
+        remote_names: names of the two files on the server where they differ from the cached
+            names (NASNet); empty otherwise.
     """
 
     name: str
@@ -108,6 +110,7 @@ class AppInfo:
     weights_notop: str
     weights_url: str
     source: str = "kerasio_applications"
+    remote_names: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,9 +157,11 @@ _CATALOG: dict[str, AppInfo] = {
         AppInfo("DenseNet201", 80, 0.773, 0.936, 20.2, 402, "densenet", 224, 32, *_w("densenet201"),
                 _BASE + "densenet/"),
         AppInfo("NASNetMobile", 23, 0.744, 0.919, 5.3, 389, "nasnet", 224, 32, "nasnet_mobile.h5",
-                "nasnet_mobile_no_top.h5", _BASE + "nasnet/"),
+                "nasnet_mobile_no_top.h5", _BASE + "nasnet/",
+                remote_names=("NASNet-mobile.h5", "NASNet-mobile-no-top.h5")),
         AppInfo("NASNetLarge", 343, 0.825, 0.960, 88.9, 533, "nasnet", 331, 32, "nasnet_large.h5",
-                "nasnet_large_no_top.h5", _BASE + "nasnet/"),
+                "nasnet_large_no_top.h5", _BASE + "nasnet/",
+                remote_names=("NASNet-large.h5", "NASNet-large-no-top.h5")),
         AppInfo("EfficientNetB0", 29, 0.771, 0.933, 5.3, 132, "efficientnet", 224, 32, "efficientnetb0.h5",
                 "efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/"),
         AppInfo("EfficientNetB7", 256, 0.843, 0.970, 66.7, 438, "efficientnet", 600, 32, "efficientnetb7.h5",
@@ -352,7 +357,8 @@ def weights_file(name: str, include_top: bool = True) -> tuple[Path, str]:
     """The ImageNet weights file Keras uses for ``name``: its path in the cache and its URL."""
     a = _check_name(name)
     fname = a.weights_top if include_top else a.weights_notop
-    return keras_models_dir() / fname, a.weights_url + fname
+    remote = a.remote_names[0 if include_top else 1] if a.remote_names else fname
+    return keras_models_dir() / fname, a.weights_url + remote
 
 
 def _reachable(host: str = _HOST, timeout: float = 3.0) -> bool:
