@@ -88,7 +88,7 @@ class Clock(keras.callbacks.Callback):
         self.val_accuracy.append(float(logs["val_accuracy"]))
 
 
-def fit_overhead(dataset: str = "digits28", *, epochs: int = 3, batch_size: int = 32, repeats: int = 5) -> dict:
+def fit_overhead(dataset: str = "digits28", *, epochs: int = 3, batch_size: int = 32, repeats: int = 7) -> dict:
     """Wall time of ``cnnbook.train.fit`` / bare ``model.fit`` on the same arrays and model.
 
     Each repeat builds a fresh model, runs one warm-up epoch outside the clock (tracing), then

@@ -107,9 +107,10 @@ def epoch_dataset(
     import tensorflow as tf
 
     n = len(x)
-    xs = tf.convert_to_tensor(x)
-    ys = tf.convert_to_tensor(y)
-    seed_t = tf.constant(int(seed), tf.int64)
+    with tf.device("/cpu:0"):  # the input pipeline runs on the host, also when a GPU is present
+        xs = tf.convert_to_tensor(x)
+        ys = tf.convert_to_tensor(y)
+        seed_t = tf.constant(int(seed), tf.int64)
 
     def one_epoch(e):
         idx = tf.range(n, dtype=tf.int64)
