@@ -918,6 +918,280 @@ def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> 
 # ResNet and SENet (chapters 6 and 8)
 # --------------------------------------------------------------------------------------------
 
+_BOX_COLOURS = {"conv": "#8dd3c7", "weight": "#8dd3c7", "fc": "#80b1d3", "bn": "#ffffb3", "relu": "#fb8072",
+                "pool": "#bebada", "sigmoid": "#fdb462", "other": "#e5e5e5"}
+
+
+def _box_colour(label: str) -> str:
+    low = label.lower()
+    for key in ("sigmoid", "relu", "bn", "pool", "conv", "weight", "fc"):
+        if key in low:
+            return _BOX_COLOURS[key]
+    return _BOX_COLOURS["other"]
+
+
+def block_diagram(panels: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> Figure:
+    """Side-by-side flow diagrams of network blocks, input at the bottom (He et al.'s style).
+
+    Args:
+        panels: ``{panel title: spec}``. A spec is a mapping with ``boxes`` (the layers of the
+            branch, bottom to top, e.g. ``["3x3 conv", "BN", "ReLU"]``) and optionally
+            ``shortcut`` (text on a skip connection from the input to the merge node; omit or None
+            for no skip), ``merge`` (``"+"`` for addition, ``"x"`` for channel-wise scaling; only
+            with a shortcut), ``after`` (a layer after the merge, e.g. ``"ReLU"``), ``input`` and
+            ``output`` (text below and above, default ``"x"`` and ``""``).
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty mapping of title -> spec")
+    specs = []
+    for name, spec in panels.items():
+        if not isinstance(spec, Mapping) or "boxes" not in spec:
+            raise ValueError(f"panels[{name!r}] must be a mapping with a 'boxes' list, got {spec!r}")
+        boxes = spec["boxes"]
+        if isinstance(boxes, str) or not isinstance(boxes, Sequence) or not boxes:
+            raise ValueError(f"panels[{name!r}]['boxes'] must be a non-empty list of labels, got {boxes!r}")
+        unknown = set(spec) - {"boxes", "shortcut", "merge", "after", "input", "output"}
+        if unknown:
+            raise ValueError(f"panels[{name!r}] has unknown keys {sorted(unknown)}")
+        if spec.get("merge", "+") not in ("+", "x"):
+            raise ValueError(f"panels[{name!r}]['merge'] must be '+' or 'x', got {spec.get('merge')!r}")
+        specs.append((str(name), [str(b) for b in boxes], spec))
+    height = max(len(b) + (2 if s.get("shortcut") else 0) + (1 if s.get("after") else 0) for _, b, s in specs)
+    fig, axes = plt.subplots(1, len(specs), figsize=(2.6 * len(specs), 0.62 * height + 1.4), squeeze=False)
+    bw, bh, step = 1.9, 0.42, 0.62
+    for ax, (name, boxes, spec) in zip(axes[0], specs):
+        y = 0.0
+        ax.text(0, y - 0.1, spec.get("input", "x"), ha="center", va="top", fontsize=10, style="italic")
+        prev = y
+        for label in boxes:
+            y += step
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                                   lw=0.8))
+            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            prev = y + bh / 2
+        shortcut = spec.get("shortcut")
+        if shortcut:
+            y += step
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - 0.13), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(plt.Circle((0, y), 0.13, facecolor="white", edgecolor="black", lw=0.8))
+            ax.text(0, y, "+" if spec.get("merge", "+") == "+" else "×", ha="center", va="center", fontsize=10)
+            side = bw / 2 + 0.35
+            ax.plot([0.05, side, side], [0.0, 0.0, y], color="black", lw=0.8)
+            ax.add_patch(FancyArrowPatch((side, y), (0.13, y), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.text(side + 0.06, y / 2, str(shortcut), ha="left", va="center", fontsize=8, rotation=90)
+            prev = y + 0.13
+        if spec.get("after"):
+            y += step
+            label = str(spec["after"])
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                                   lw=0.8))
+            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            prev = y + bh / 2
+        ax.add_patch(FancyArrowPatch((0, prev), (0, prev + 0.35), arrowstyle="->", mutation_scale=9, lw=0.8))
+        ax.text(0, prev + 0.4, spec.get("output", ""), ha="center", va="bottom", fontsize=9, style="italic")
+        ax.set_xlim(-1.5, 1.8)
+        ax.set_ylim(-0.5, step * (height + 1) + 0.3)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(name, fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _runs(runs: Mapping[str, Any], names: Sequence[str], key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out = {}
+    for n in names:
+        if n not in runs:
+            raise ValueError(f"runs has no entry {n!r}; it has {sorted(runs)}")
+        rec = runs[n]
+        if not isinstance(rec, Mapping) or key not in rec or "step" not in rec:
+            raise ValueError(f"runs[{n!r}] must be a record with 'step' and {key!r} (as compare_training returns)")
+        values = _array(rec[key], f"runs[{n!r}][{key!r}]", (1, 2))
+        values = values[None] if values.ndim == 1 else values
+        steps = _array(rec["step"], f"runs[{n!r}]['step']", (1,))
+        if values.shape[1] != len(steps):
+            raise ValueError(f"runs[{n!r}]: {key} has {values.shape[1]} points but 'step' has {len(steps)}")
+        out[n] = (steps, values)
+    return out
+
+
+def training_curves(runs: Mapping[str, Any], *, groups: Mapping[str, Sequence[str]] | None = None,
+                    key: str = "train_error", ylabel: str = "training error (%)", percent: bool = True,
+                    log: bool = False, title: str | None = None) -> Figure:
+    """Training curves of several runs in side-by-side panels (the ResNet paper's Fig. 1 / Fig. 6).
+
+    Each run is drawn as the mean over its seeds (thick) and every seed (thin, same colour).
+
+    Args:
+        runs: ``{name: record}`` as returned by :func:`cnnbook.resnet.compare_training` (``step``
+            and ``key`` arrays of shape (seeds, points) or (points,)).
+        groups: ``{panel title: [run names]}``; default one panel with every run.
+        key: the record entry to draw (``"train_error"`` or ``"loss"``).
+        ylabel: y-axis label.
+        percent: multiply the values by 100.
+        log: logarithmic y axis.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping of name -> record")
+    if groups is None:
+        groups = {"": list(runs)}
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError("groups must be a non-empty mapping of panel title -> list of run names")
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.3), squeeze=False, sharey=True)
+    for ax, (panel, names) in zip(axes[0], groups.items()):
+        if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+            raise ValueError(f"groups[{panel!r}] must be a non-empty list of run names")
+        for i, (name, (steps, values)) in enumerate(_runs(runs, names, key).items()):
+            scale = 100.0 if percent else 1.0
+            for row in values:
+                ax.plot(steps, row * scale, color=f"C{i}", lw=0.7, alpha=0.45)
+            ax.plot(steps, values.mean(axis=0) * scale, color=f"C{i}", lw=2.0, label=name)
+        ax.set_xlabel("iteration")
+        ax.set_title(panel)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        if log:
+            ax.set_yscale("log")
+    axes[0][0].set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def layer_profiles(profiles: Mapping[str, Any], *, ylabel: str, log: bool = True, title: str | None = None,
+                   xlabel: str = "layer (input → output)") -> Figure:
+    """One line per network of a per-layer quantity (gradient norm, activation spread, ...).
+
+    Args:
+        profiles: ``{network name: values in depth order}`` (a sequence, or a mapping layer name
+            -> value such as :func:`cnnbook.resnet.kernel_gradient_norms` returns).
+        ylabel: y-axis label.
+        log: logarithmic y axis.
+        title: figure title.
+        xlabel: x-axis label.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(profiles, Mapping) or not profiles:
+        raise ValueError("profiles must be a non-empty mapping of name -> per-layer values")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for i, (name, values) in enumerate(profiles.items()):
+        vals = list(values.values()) if isinstance(values, Mapping) else values
+        v = _array(vals, f"profiles[{name!r}]", (1,)).astype(float)
+        if log and np.any(v <= 0):
+            raise ValueError(f"profiles[{name!r}] has values <= 0, which a log axis cannot show")
+        ax.plot(np.arange(1, len(v) + 1), v, marker="o", ms=2.5, lw=1.2, color=f"C{i}", label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def excitation_profiles(stages: Mapping[str, Any], *, class_names: Sequence[str] | None = None,
+                        title: str | None = None) -> Figure:
+    """Mean SE gate value per channel, one line per class, one panel per stage (SENet Fig. 6).
+
+    Args:
+        stages: ``{stage name: array (classes, channels)}`` of average excitations.
+        class_names: legend labels, one per class.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(stages, Mapping) or not stages:
+        raise ValueError("stages must be a non-empty mapping of stage name -> (classes, channels) array")
+    arrays = {k: _array(v, f"stages[{k!r}]", (2,)) for k, v in stages.items()}
+    n_classes = {a.shape[0] for a in arrays.values()}
+    if len(n_classes) != 1:
+        raise ValueError(f"every stage must have the same number of classes (rows), got {sorted(n_classes)}")
+    k = n_classes.pop()
+    if class_names is not None and len(class_names) != k:
+        raise ValueError(f"class_names must have one name per class ({k}), got {len(class_names)}")
+    fig, axes = plt.subplots(1, len(arrays), figsize=(4.3 * len(arrays), 3.2), squeeze=False, sharey=True)
+    for ax, (name, a) in zip(axes[0], arrays.items()):
+        for c in range(k):
+            ax.plot(np.arange(a.shape[1]), a[c], lw=1.0, color=f"C{c % 10}",
+                    label=str(class_names[c]) if class_names is not None else str(c))
+        ax.set_title(name)
+        ax.set_xlabel("channel index")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean excitation")
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_tradeoff(ratios, params, scores, *, baseline_params: float | None = None,
+                   baseline_score: float | None = None, score_label: str = "test accuracy (%)",
+                   title: str | None = None) -> Figure:
+    """Reduction ratio r against parameter count (left) and a score (right), SENet Table 10 style.
+
+    Args:
+        ratios: the reduction ratios.
+        params: parameter count of the network at each ratio.
+        scores: the score at each ratio; shape (ratios,) or (seeds, ratios) (mean and spread).
+        baseline_params: parameters of the network without SE (a dashed line).
+        baseline_score: score without SE: a float, or an array of seeds (mean drawn).
+        score_label: label of the score axis.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    r = _array(ratios, "ratios", (1,)).astype(float)
+    p = _array(params, "params", (1,)).astype(float)
+    s = _array(scores, "scores", (1, 2)).astype(float)
+    s = s[None] if s.ndim == 1 else s
+    if len(p) != len(r) or s.shape[1] != len(r):
+        raise ValueError(f"ratios, params and scores must have one value per ratio ({len(r)}), "
+                         f"got params {p.shape} and scores {s.shape}")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    a1.plot(r, p, marker="o", color="C0")
+    if baseline_params is not None:
+        a1.axhline(float(baseline_params), color="gray", ls="--", lw=1, label="no SE")
+        a1.legend(fontsize=8)
+    a1.set_xscale("log", base=2)
+    a1.set_xlabel("reduction ratio r")
+    a1.set_ylabel("parameters")
+    a2.errorbar(r, s.mean(axis=0), yerr=s.std(axis=0) if len(s) > 1 else None, marker="o", color="C1", capsize=3)
+    if baseline_score is not None:
+        a2.axhline(float(np.mean(baseline_score)), color="gray", ls="--", lw=1, label="no SE")
+        a2.legend(fontsize=8)
+    a2.set_xscale("log", base=2)
+    a2.set_xlabel("reduction ratio r")
+    a2.set_ylabel(score_label)
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 
 # --------------------------------------------------------------------------------------------
 # NASNet (chapter 7)

@@ -19,7 +19,9 @@ an SE-ResNet are flags, not copies:
 
 Helpers for the chapters: :func:`~cnnbook.resnet.trainable_params`,
 :func:`~cnnbook.resnet.multiply_adds`, :func:`~cnnbook.resnet.layer_table`,
-:func:`~cnnbook.resnet.kernel_gradient_norms`, :func:`~cnnbook.resnet.activation_stds`.
+:func:`~cnnbook.resnet.kernel_gradient_norms`, :func:`~cnnbook.resnet.activation_stds`, and the
+papers' CIFAR training recipe (:func:`~cnnbook.resnet.paper_optimizer`,
+:func:`~cnnbook.resnet.training_dataset`, :func:`~cnnbook.resnet.compare_training`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ __all__ = [
     "layer_table",
     "kernel_gradient_norms",
     "activation_stds",
+    "paper_optimizer",
+    "training_dataset",
+    "compare_training",
 ]
 
 SHORTCUTS = ("A", "B", "C")
@@ -819,3 +824,180 @@ def activation_stds(model: keras.Model, x, *, kind: type = layers.Activation) ->
     outs = probe(x, training=True)
     return {p.name: float(np.std(keras.ops.convert_to_numpy(o))) for p, o in zip(probes, outs)}
 
+
+
+# --------------------------------------------------------------------------------------------
+# the papers' CIFAR training recipe
+# --------------------------------------------------------------------------------------------
+
+
+def paper_optimizer(steps: int, *, lr: float = 0.1, momentum: float = 0.9, warmup_steps: int = 0,
+                    warmup_lr: float = 0.01) -> keras.optimizers.Optimizer:
+    """SGD with momentum, learning rate divided by 10 at 50% and 75% of training.
+
+    He et al. (2016a, Sec. 4.2) train CIFAR ResNets with lr 0.1, momentum 0.9, and divide the
+    rate by 10 at 32k and 48k of 64k iterations (50% and 75%). For ResNet-110 they warm up at
+    0.01 for about 400 iterations (``warmup_steps``). Weight decay is part of the model
+    (``resnet_cifar(..., weight_decay=1e-4)``).
+
+    Args:
+        steps: total number of training steps (positive int).
+        lr: initial learning rate.
+        momentum: SGD momentum.
+        warmup_steps: steps at ``warmup_lr`` before ``lr`` (0 for none).
+        warmup_lr: learning rate during the warm-up.
+
+    Returns:
+        A ``keras.optimizers.SGD`` with a ``PiecewiseConstantDecay`` schedule.
+    """
+    steps = _check_int(steps, "steps")
+    warmup_steps = _check_int(warmup_steps, "warmup_steps", minimum=0)
+    for arg, value in (("lr", lr), ("warmup_lr", warmup_lr)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{arg} must be a positive number, got {value!r}")
+    if warmup_steps >= steps // 2:
+        raise ValueError(f"warmup_steps must be shorter than half of steps ({steps // 2}), got {warmup_steps}")
+    bounds = [steps // 2, (3 * steps) // 4]
+    values = [float(lr), float(lr) / 10, float(lr) / 100]
+    if warmup_steps:
+        bounds = [warmup_steps] + bounds
+        values = [float(warmup_lr)] + values
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(bounds, values)
+    return keras.optimizers.SGD(schedule, momentum=momentum)
+
+
+def training_dataset(x, y, *, batch_size: int = 128, augment: bool = False, seed: int = 0, mean=None):
+    """An endless, shuffled ``tf.data`` pipeline of (image, label) batches for SGD.
+
+    Args:
+        x: images (N, H, W, C), float.
+        y: integer labels (N,).
+        batch_size: images per step.
+        augment: the papers' CIFAR augmentation: pad 4 pixels on each side, take a random crop
+            of the original size, flip horizontally with probability 1/2 (stateless and seeded).
+        seed: seed of the shuffling and of the augmentation.
+        mean: subtracted from every image (the papers subtract the per-pixel mean of the training
+            set); None leaves the images as they are.
+
+    Returns:
+        A ``tf.data.Dataset`` that repeats forever.
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x must be (N, H, W, C) images with one label each in y, got x {x.shape} and y {y.shape}")
+    batch_size = _check_int(batch_size, "batch_size")
+    if mean is not None:
+        x = x - np.asarray(mean, dtype=np.float32)
+    h, w, c = x.shape[1:]
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
+    if augment:
+        def crop_flip(image, label, pair):
+            s1, s2 = tf.unstack(tf.random.experimental.stateless_split(pair, 2))
+            image = tf.image.stateless_random_flip_left_right(image, s1)
+            image = tf.image.pad_to_bounding_box(image, 4, 4, h + 8, w + 8)
+            return tf.image.stateless_random_crop(image, (h, w, c), s2), label
+
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, pair: crop_flip(xy[0], xy[1], pair),
+                                                   num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def compare_training(
+    builders: dict[str, Callable[[], keras.Model]],
+    train: tuple,
+    *,
+    seeds: Sequence[int] = (0,),
+    steps: int = 100,
+    points: int = 10,
+    batch_size: int = 64,
+    lr: float = 0.1,
+    warmup_steps: int = 0,
+    augment: bool = False,
+    test: tuple | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Train several networks with the same budget and recipe, over several seeds.
+
+    For every seed each network starts from fresh initial weights drawn after
+    :func:`cnnbook.runtime.seed` and a fresh optimizer state (the compiled network is reused from
+    seed to seed, which saves tracing it again); it is compiled with
+    :func:`~cnnbook.resnet.paper_optimizer` and sparse cross-entropy, and trained for
+    ``steps`` SGD steps on :func:`~cnnbook.resnet.training_dataset` (the per-pixel training mean
+    subtracted). The steps are split into ``points`` equal chunks; the training error of a chunk
+    is 1 - the accuracy Keras reports over its steps (in training mode, as in the papers' training
+    curves).
+
+    Args:
+        builders: ``{name: function returning a fresh uncompiled keras.Model}``.
+        train: ``(x, y)`` training arrays.
+        seeds: one run per seed.
+        steps: SGD steps per run (a multiple of ``points``).
+        points: number of points on each curve.
+        batch_size: images per step.
+        lr: initial learning rate (divided by 10 at 50% and 75% of ``steps``).
+        warmup_steps: steps at lr 0.01 first (the papers' ResNet-110 warm-up).
+        augment: pad-and-crop and flip augmentation.
+        test: ``(x, y)`` evaluated once at the end of each run, or None.
+
+    Returns:
+        ``{name: record}``; each record has ``step`` (the step at the end of each chunk),
+        ``train_error`` and ``loss`` (arrays of shape (len(seeds), points)), ``test_error``
+        (array (len(seeds),), NaN without ``test``), ``params`` (trainable parameters) and
+        ``seconds`` (wall time of all its runs).
+    """
+    import time
+
+    from cnnbook import runtime
+
+    if not isinstance(builders, dict) or not builders or not all(callable(b) for b in builders.values()):
+        raise ValueError("builders must be a non-empty dict of {name: function returning a keras.Model}")
+    steps, points = _check_int(steps, "steps"), _check_int(points, "points")
+    if steps % points:
+        raise ValueError(f"steps ({steps}) must be a multiple of points ({points})")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    x, y = train
+    x = np.asarray(x, dtype=np.float32)
+    mean = x.mean(axis=0)
+    results: dict[str, dict[str, Any]] = {}
+    for name, build in builders.items():
+        record = {"step": np.arange(1, points + 1) * (steps // points), "train_error": [], "loss": [],
+                  "test_error": [], "params": None, "seconds": 0.0}
+        model = None
+        for s in seeds:
+            runtime.seed(s, clear_session=model is None)
+            t0 = time.perf_counter()
+            fresh = build()
+            if not isinstance(fresh, keras.Model):
+                raise ValueError(f"builders[{name!r}] must return a keras.Model, got {type(fresh).__name__}")
+            if model is None:
+                model = fresh
+                model.compile(paper_optimizer(steps, lr=lr, warmup_steps=warmup_steps),
+                              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            else:
+                # Same network, new seed: start again from the fresh initial weights and a reset
+                # optimizer (step counter and momentum), reusing the compiled training step instead
+                # of tracing it again (tracing dominates a short CPU run).
+                model.set_weights(fresh.get_weights())
+                for v in model.optimizer.variables:
+                    v.assign(keras.ops.zeros(v.shape, dtype=v.dtype))
+            data = training_dataset(x, y, batch_size=batch_size, augment=augment, seed=s, mean=mean)
+            hist = model.fit(data, steps_per_epoch=steps // points, epochs=points, shuffle=False, verbose=0)
+            record["train_error"].append(1.0 - np.asarray(hist.history["accuracy"]))
+            record["loss"].append(np.asarray(hist.history["loss"]))
+            if test is not None:
+                xt, yt = test
+                _, acc = model.evaluate(np.asarray(xt, np.float32) - mean, np.asarray(yt), batch_size=256, verbose=0)
+                record["test_error"].append(1.0 - acc)
+            else:
+                record["test_error"].append(np.nan)
+            record["params"] = trainable_params(model)
+            record["seconds"] += time.perf_counter() - t0
+        for key in ("train_error", "loss", "test_error"):
+            record[key] = np.asarray(record[key], dtype=float)
+        results[name] = record
+    return results
