@@ -282,3 +282,57 @@ def test_block_parts_validation():
         BlockParts(shortcut="Z")
     with pytest.raises(ValueError, match="conv_bias"):
         BlockParts(conv_bias="some")
+
+
+# --- the papers' training recipe ------------------------------------------------------------
+
+
+def test_paper_optimizer_schedule():
+    from cnnbook.resnet import paper_optimizer
+
+    opt = paper_optimizer(64000)
+    lr = opt._learning_rate  # the PiecewiseConstantDecay schedule
+    assert isinstance(lr, keras.optimizers.schedules.PiecewiseConstantDecay)
+    assert [round(float(lr(s)), 6) for s in (0, 31999, 32001, 48001, 63999)] == [0.1, 0.1, 0.01, 0.001, 0.001]
+    warm = paper_optimizer(64000, warmup_steps=400)._learning_rate
+    assert [round(float(warm(s)), 6) for s in (0, 399, 401)] == [0.01, 0.01, 0.1]
+    with pytest.raises(ValueError, match="steps"):
+        paper_optimizer(0)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        paper_optimizer(100, warmup_steps=60)
+    with pytest.raises(ValueError, match="lr"):
+        paper_optimizer(100, lr=0)
+
+
+def test_training_dataset_augmentation_is_seeded():
+    from cnnbook.resnet import training_dataset
+
+    x = np.random.default_rng(0).random((16, 8, 8, 3)).astype("float32")
+    y = np.arange(16)
+    a = next(iter(training_dataset(x, y, batch_size=4, augment=True, seed=3)))
+    b = next(iter(training_dataset(x, y, batch_size=4, augment=True, seed=3)))
+    assert a[0].shape == (4, 8, 8, 3)
+    np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())
+    plain = next(iter(training_dataset(x, y, batch_size=16, seed=3, mean=x.mean(axis=0))))
+    np.testing.assert_allclose(plain[0].numpy().mean(axis=0), 0.0, atol=1e-6)
+    with pytest.raises(ValueError, match="one label each"):
+        training_dataset(x, y[:3])
+
+
+def test_compare_training_records_and_reuse_matches_fresh_runs():
+    from cnnbook.resnet import compare_training
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 8, 8, 1)).astype("float32"), rng.integers(0, 3, 64)
+    build = {"r": lambda: resnet_cifar(8, widths=(2, 4, 4), input_shape=(8, 8, 1), classes=3)}
+    both = compare_training(build, (x, y), seeds=(0, 1), steps=4, points=2, batch_size=16, test=(x, y))["r"]
+    alone = compare_training(build, (x, y), seeds=(1,), steps=4, points=2, batch_size=16)["r"]
+    assert both["train_error"].shape == (2, 2) and list(both["step"]) == [2, 4]
+    assert both["params"] == trainable_params(build["r"]())
+    assert np.all((both["test_error"] >= 0) & (both["test_error"] <= 1)) and np.isnan(alone["test_error"]).all()
+    # the second seed of a reused network trains exactly like a fresh network with that seed
+    np.testing.assert_allclose(both["loss"][1], alone["loss"][0], rtol=1e-5)
+    with pytest.raises(ValueError, match="multiple of points"):
+        compare_training(build, (x, y), steps=5, points=2)
+    with pytest.raises(ValueError, match="builders"):
+        compare_training({}, (x, y))
