@@ -331,6 +331,9 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-accuracy", action="store_true", help="skip the 30-s accuracy runs")
     parser.add_argument("--gpu-full", action="store_true",
                         help="full-profile runs on the GPU: ResNet-20 on CIFAR-10, MNIST convnet on MNIST")
+    parser.add_argument("--gpu-epochs", type=int, default=60, help="ResNet-20 epochs for --gpu-full (default 60)")
+    parser.add_argument("--gpu-seconds", type=float, default=600.0,
+                        help="stop the ResNet-20 run after the epoch that passes this many seconds (default 600)")
     parser.add_argument("--output", default=str(ROOT / "book" / "benchmarks.md"))
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--note", default="", help="a sentence for the page, e.g. whether others were running")
@@ -349,7 +352,7 @@ def main(argv=None) -> int:
         rows.extend(new)
 
     if args.gpu_full:
-        add(resnet20_cifar10())
+        add(resnet20_cifar10(epochs=args.gpu_epochs, max_seconds=args.gpu_seconds))
         add(mnist_full_row())
     add(throughput("/cpu:0"))
     if tf.config.list_logical_devices("GPU"):
