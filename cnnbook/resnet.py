@@ -56,6 +56,7 @@ __all__ = [
     "paper_optimizer",
     "training_dataset",
     "compare_training",
+    "excitations",
 ]
 
 SHORTCUTS = ("A", "B", "C")
@@ -918,6 +919,7 @@ def compare_training(
     warmup_steps: int = 0,
     augment: bool = False,
     test: tuple | None = None,
+    keep_models: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Train several networks with the same budget and recipe, over several seeds.
 
@@ -941,6 +943,8 @@ def compare_training(
         warmup_steps: steps at lr 0.01 first (the papers' ResNet-110 warm-up).
         augment: pad-and-crop and flip augmentation.
         test: ``(x, y)`` evaluated once at the end of each run, or None.
+        keep_models: add the trained network of the last seed to each record (``model``), and
+            the training mean it expects subtracted from its inputs (``mean``).
 
     Returns:
         ``{name: record}``; each record has ``step`` (the step at the end of each chunk),
@@ -999,5 +1003,41 @@ def compare_training(
             record["seconds"] += time.perf_counter() - t0
         for key in ("train_error", "loss", "test_error"):
             record[key] = np.asarray(record[key], dtype=float)
+        if keep_models:
+            record["model"], record["mean"] = model, mean
         results[name] = record
     return results
+
+
+def excitations(model: keras.Model, x, y, *, classes: int | None = None) -> dict[str, np.ndarray]:
+    """Average squeeze-and-excitation gate values per class, for every SE block of a model.
+
+    The analysis of Hu et al. (2018, Fig. 6): run images of each class through the network and
+    average, per channel, the excitation ``s`` each :class:`~cnnbook.layers.SqueezeExcite` block
+    computes (in inference mode).
+
+    Args:
+        model: a functional ``keras.Model`` with :class:`~cnnbook.layers.SqueezeExcite` layers.
+        x: input images (already preprocessed as the model expects).
+        y: their integer labels.
+        classes: number of classes (default ``max(y) + 1``).
+
+    Returns:
+        ``{SE layer name: array (classes, channels)}`` in depth order; classes without images
+        get NaN rows.
+    """
+    se_layers = [layer for layer in model.layers if isinstance(layer, SqueezeExcite)]
+    if not se_layers:
+        raise ValueError("model has no SqueezeExcite layers")
+    y = np.asarray(y).astype(int)
+    if len(y) != len(x):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    k = int(classes) if classes is not None else int(y.max()) + 1
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    features = keras.Model(inputs, [layer.input for layer in se_layers])(np.asarray(x, np.float32), training=False)
+    out = {}
+    for layer, f in zip(se_layers, features):
+        s = keras.ops.convert_to_numpy(layer.excitation(f))
+        out[layer.name] = np.stack([s[y == c].mean(axis=0) if np.any(y == c) else np.full(s.shape[1], np.nan)
+                                    for c in range(k)])
+    return out
