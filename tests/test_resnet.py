@@ -336,3 +336,27 @@ def test_compare_training_records_and_reuse_matches_fresh_runs():
         compare_training(build, (x, y), steps=5, points=2)
     with pytest.raises(ValueError, match="builders"):
         compare_training({}, (x, y))
+
+
+def test_excitations_per_class_and_keep_models():
+    from cnnbook.resnet import compare_training, excitations
+
+    rng = np.random.default_rng(1)
+    x, y = rng.random((48, 8, 8, 1)).astype("float32"), np.arange(48) % 3
+    build = {"se": lambda: resnet_cifar(8, se_ratio=2, widths=(4, 4, 8), input_shape=(8, 8, 1), classes=3)}
+    record = compare_training(build, (x, y), steps=2, points=1, batch_size=16, keep_models=True)["se"]
+    model, mean = record["model"], record["mean"]
+    assert mean.shape == (8, 8, 1)
+    ex = excitations(model, x - mean, y)
+    assert list(ex) == ["conv2_block1_se", "conv3_block1_se", "conv4_block1_se"]
+    assert ex["conv4_block1_se"].shape == (3, 8)
+    # each row is the mean gate over the images of that class
+    se = model.get_layer("conv2_block1_se")
+    feats = keras.Model(model.inputs[0], se.input)(x[y == 1] - mean, training=False)
+    np.testing.assert_allclose(ex["conv2_block1_se"][1], keras.ops.convert_to_numpy(se.excitation(feats)).mean(0),
+                               rtol=1e-5)
+    assert np.isnan(excitations(model, x - mean, y, classes=4)["conv2_block1_se"][3]).all()
+    with pytest.raises(ValueError, match="no SqueezeExcite"):
+        excitations(resnet_cifar(8, widths=(4, 4, 8), input_shape=(8, 8, 1)), x, y)
+    with pytest.raises(ValueError, match="same length"):
+        excitations(model, x, y[:5])
