@@ -168,3 +168,28 @@ def test_every_chapter_page_has_figures(server, browser):
         page.goto(server + page_path, wait_until="load")
         assert page.locator("main img").count() >= 1, f"{page_path} shows no figure"
     page.close()
+
+
+def test_animations_play_offline(server, browser):
+    """Every embedded matplotlib animation steps and plays in the browser, with no network."""
+    page = browser.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    found = 0
+    for page_path in _toc_pages():
+        page.goto(server + page_path, wait_until="load")
+        for anim in page.locator("main div.animation").all():
+            found += 1
+            img = anim.locator("img").first
+            pause = anim.locator("button[onclick$='.pause_animation()']")
+            pause.click()
+            anim.locator("button[onclick$='.first_frame()']").click()
+            first = img.get_attribute("src")
+            anim.locator("button[onclick$='.next_frame()']").click()
+            second = img.get_attribute("src")
+            assert first and second and first != second, f"{page_path}: next frame shows the same image"
+            anim.locator("button[onclick$='.play_animation()']").click()
+            page.wait_for_timeout(1500)
+            assert img.get_attribute("src") != second, f"{page_path}: the animation does not play"
+            pause.click()
+    page.close()
+    assert found >= 1, "the book embeds no animation (chapter 2 should show the sliding window)"
