@@ -11,6 +11,8 @@ layers, no pickled Python code).
 - :class:`~cnnbook.layers.ConvBNAct`: convolution (no bias) -> batch normalisation -> activation.
 - :func:`~cnnbook.layers.vgg_block` and :func:`~cnnbook.layers.inception_block`: a VGG-style
   and an Inception-style block with an optional SE block at their output, to show that SE plugs into any architecture.
+- :func:`~cnnbook.layers.classifier_head`: the keras.applications ending (``include_top`` /
+  ``pooling``) that every builder of the package shares.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-__all__ = ["SqueezeExcite", "ZeroPadShortcut", "ConvBNAct", "vgg_block", "inception_block"]
+__all__ = ["SqueezeExcite", "ZeroPadShortcut", "ConvBNAct", "vgg_block", "inception_block", "classifier_head"]
 
 _PACKAGE = "cnnbook"
 
@@ -223,6 +225,41 @@ class ConvBNAct(layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         })
         return config
+
+
+def classifier_head(x, *, include_top: bool, pooling: str | None, classes: int,
+                    classifier_activation: str | None, dropout: float = 0.0, kernel_regularizer=None,
+                    pool_name: str = "avg_pool"):
+    """The keras.applications ending of a convolutional model.
+
+    With ``include_top``: global average pooling -> optional dropout -> a dense classifier kept in
+    float32 (so a softmax under a mixed-precision policy does not saturate). Without it: the last
+    feature map, or its global ``"avg"`` / ``"max"`` pooling.
+
+    Args:
+        x: the last feature map, a 4-D Keras tensor.
+        include_top: end with the classifier.
+        pooling: None, ``"avg"`` or ``"max"``; used only when ``include_top`` is False.
+        classes: number of classes of the classifier.
+        classifier_activation: activation of the classifier (``"softmax"``, or None for logits).
+        dropout: dropout rate before the classifier (0 for none).
+        kernel_regularizer: regulariser of the classifier's kernel.
+        pool_name: name of the pooling layer before the classifier.
+
+    Returns:
+        The output tensor.
+    """
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name=pool_name)(x)
+        if dropout:
+            x = layers.Dropout(dropout, name="dropout")(x)
+        return layers.Dense(classes, activation=classifier_activation, kernel_regularizer=kernel_regularizer,
+                            dtype="float32", name="predictions")(x)
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
 
 
 def _se(x, se_ratio: float | None, se_min_units: int, name: str):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from cnnbook.layers import inception_block, vgg_block
+from cnnbook.layers import classifier_head, inception_block, vgg_block
 from cnnbook.resnet import resnet_cifar, resnet_imagenet
 
 __all__ = ["mnist_convnet", "simple_cnn", "mlp", "check_input_shape", "resnet_cifar", "resnet_imagenet",
@@ -115,11 +115,10 @@ def simple_cnn(
         x = layers.GlobalAveragePooling2D(name="gap")(x) if global_pool else layers.Flatten(name="flatten")(x)
         if dense:
             x = layers.Dense(int(dense), activation="relu", name="fc")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+        x = layers.Dense(classes, activation=classifier_activation, dtype="float32", name="predictions")(x)
+    else:
+        x = classifier_head(x, include_top=False, pooling=pooling, classes=classes,
+                            classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)
 
 
@@ -141,5 +140,5 @@ def mlp(
     x = layers.Flatten(name="flatten")(inputs)
     for i, h in enumerate(hidden, start=1):
         x = layers.Dense(int(h), activation="relu", name=f"fc{i}")(x)
-    x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    x = layers.Dense(classes, activation=classifier_activation, dtype="float32", name="predictions")(x)
     return keras.Model(inputs, x, name=name)

@@ -43,6 +43,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from cnnbook.layers import classifier_head
+
 __all__ = [
     "OPS",
     "ARCH_KEYS",
@@ -349,15 +351,8 @@ def build(
             out = _cell(prev2, prev, arch["reduction"], f, True, activation, f"cell{k}_reduction")
             prev2, prev, k = prev, out, k + 1
     x = layers.Activation(activation, name="head_act")(prev)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="gap")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name="dropout")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = classifier_head(x, include_top=include_top, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, dropout=dropout, pool_name="gap")
     return keras.Model(inputs, x, name=name)
 
 

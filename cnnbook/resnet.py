@@ -37,7 +37,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnnbook.layers import ConvBNAct, SqueezeExcite, ZeroPadShortcut
+from cnnbook.layers import ConvBNAct, SqueezeExcite, ZeroPadShortcut, classifier_head
 
 __all__ = [
     "BlockParts",
@@ -309,15 +309,8 @@ def build_resnet(
             x = block(x, filters, stride if here else 1, parts, f"conv{i + 2}_block{b}")
     if parts.version == 2:
         x = _relu(_bn(x, parts, "post"), "post")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        # float32 even under a mixed-precision policy, so that the softmax does not saturate
-        x = layers.Dense(classes, activation=classifier_activation, kernel_regularizer=parts.kernel_regularizer,
-                         dtype="float32", name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = classifier_head(x, include_top=include_top, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, kernel_regularizer=parts.kernel_regularizer)
     # Keras walks the layer graph recursively; ResNet-1202 is ~4,000 layers deep.
     with _recursion_limit(10 * sum(blocks for _, blocks, _ in stages) * 12 + 1000):
         return keras.Model(inputs, x, name=name)

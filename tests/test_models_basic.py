@@ -36,3 +36,18 @@ def test_simple_cnn_and_mlp_shapes():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_classifier_head_matches_keras_applications_endings():
+    import keras
+
+    from cnnbook.layers import classifier_head
+
+    inputs = keras.Input((6, 6, 8))
+    top = keras.Model(inputs, classifier_head(inputs, include_top=True, pooling=None, classes=3,
+                                              classifier_activation="softmax", dropout=0.5))
+    assert [layer.name for layer in top.layers[1:]] == ["avg_pool", "dropout", "predictions"]
+    assert top.output_shape == (None, 3) and top.get_layer("predictions").dtype_policy.compute_dtype == "float32"
+    for pooling, shape in ((None, (None, 6, 6, 8)), ("avg", (None, 8)), ("max", (None, 8))):
+        out = classifier_head(inputs, include_top=False, pooling=pooling, classes=3, classifier_activation=None)
+        assert keras.Model(inputs, out).output_shape == shape
