@@ -15,7 +15,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("runtime", "data", "models", "train", "plot", "ops", "layers", "pretrained", "nas", "resnet")
+_MODULES = ("runtime", "data", "models", "train", "plot", "ops", "layers", "pretrained", "nas", "resnet", "lowlevel")
 
 
 def __getattr__(name: str):

@@ -33,7 +33,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.outputs = [o for o in cell.outputs
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             for o in cell.outputs:
-                o.get("metadata", {}).clear() if o.get("output_type") != "stream" else None
+                if "metadata" in o:  # display outputs: drop per-run metadata (sizes, ids)
+                    o["metadata"] = {}
         else:
             cell.outputs = []
             cell.execution_count = None
