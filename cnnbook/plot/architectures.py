@@ -1,0 +1,285 @@
+"""Network structure: stage diagrams, Inception modules, residual/SE block diagrams, SE analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Rectangle
+
+from cnnbook.plot._base import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT, _array, _cells, _figure, _fmt_value, _grid, _normalise, _positive_int, _show, _small_matrix, check_legible  # noqa: F401
+
+
+__all__ = ['architecture', 'inception_module', 'block_diagram', 'excitation_profiles', 'ratio_tradeoff']
+
+
+def architecture(stages: Sequence[tuple[str, str]], *, title: str | None = None) -> Figure:
+    """A left-to-right block diagram of a network.
+
+    Args:
+        stages: (kind, label) pairs, in order. ``kind`` sets the colour: ``"input"``, ``"conv"``,
+            ``"pool"``, ``"flatten"``, ``"dense"``, ``"softmax"`` or ``"other"``; ``label`` is the
+            text in the box (e.g. ``"conv 3x3, 32\\n26x26x32"``).
+    """
+    colours = {"input": "#d9d9d9", "conv": "#8dd3c7", "pool": "#fb8072", "flatten": "#ffffb3",
+               "dense": "#80b1d3", "softmax": "#bebada", "other": "#fdb462"}
+    if not stages:
+        raise ValueError("stages must be a non-empty sequence of (kind, label) pairs")
+    for i, st in enumerate(stages):
+        if not (isinstance(st, (tuple, list)) and len(st) == 2 and st[0] in colours):
+            raise ValueError(f"stages[{i}] must be (kind, label) with kind in {sorted(colours)}, got {st!r}")
+    n = len(stages)
+    fig, ax = plt.subplots(figsize=(1.45 * n + 0.5, 2.4))
+    w, h, gap = 1.15, 1.4, 0.3
+    for i, (kind, label) in enumerate(stages):
+        x0 = i * (w + gap)
+        ax.add_patch(Rectangle((x0, 0), w, h, facecolor=colours[kind], edgecolor="black", lw=0.8))
+        ax.text(x0 + w / 2, h / 2, label, ha="center", va="center", fontsize=7.5, wrap=True)
+        if i < n - 1:
+            ax.add_patch(FancyArrowPatch((x0 + w, h / 2), (x0 + w + gap, h / 2), arrowstyle="->",
+                                         mutation_scale=10, lw=0.8))
+    feat = [i for i, (k, _) in enumerate(stages) if k in ("conv", "pool")]
+    head = [i for i, (k, _) in enumerate(stages) if k in ("flatten", "dense", "softmax")]
+    for idxs, text in ((feat, "feature extraction"), (head, "classification")):
+        if idxs:
+            a, b = idxs[0] * (w + gap), idxs[-1] * (w + gap) + w
+            ax.annotate("", xy=(a, -0.15), xytext=(b, -0.15), arrowprops=dict(arrowstyle="<->", lw=0.8))
+            ax.text((a + b) / 2, -0.35, text, ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.1, n * (w + gap))
+    ax.set_ylim(-0.8, h + 0.2)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> Figure:
+    """An inception module as parallel branches between its input and the concatenation.
+
+    Args:
+        module: what ``cnnbook.pretrained.inception_branches`` returns: ``{"input": (H, W, C),
+            "output": (H, W, C), "branches": [[{"label": str, "shape": (H, W, C)}, ...], ...]}``.
+    """
+    if not isinstance(module, Mapping) or not {"input", "output", "branches"} <= set(module):
+        raise ValueError("module must be a mapping with 'input', 'output' and 'branches' "
+                         "(as cnnbook.pretrained.inception_branches returns)")
+    branches = module["branches"]
+    if not isinstance(branches, Sequence) or not branches or any(
+            not isinstance(b, Sequence) or not b or any(not isinstance(u, Mapping) or "label" not in u
+                                                         or "shape" not in u for u in b) for b in branches):
+        raise ValueError("module['branches'] must be a non-empty list of non-empty lists of "
+                         "{'label', 'shape'} units")
+    n = len(branches)
+    depth = max(len(b) for b in branches)
+    w, h, gx, gy = 2.1, 0.8, 0.35, 0.45
+    width = n * w + (n - 1) * gx
+    fig, ax = plt.subplots(figsize=(1.0 + 0.95 * width, 0.9 + 0.62 * (depth + 2) * (h + gy)))
+
+    def box(x0, y0, bw, text, colour):
+        ax.add_patch(Rectangle((x0, y0), bw, h, facecolor=colour, edgecolor="black", lw=0.8))
+        ax.text(x0 + bw / 2, y0 + h / 2, text, ha="center", va="center", fontsize=8)
+
+    def arrow(x0, y0, x1, y1):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="->", mutation_scale=9, lw=0.7))
+
+    def shape_text(s):
+        return "×".join(str(int(v)) for v in s)
+
+    top = (depth + 1) * (h + gy)
+    box(0, top, width, f"input  {shape_text(module['input'])}", "#d9d9d9")
+    box(0, 0, width, f"concatenate (channels)  {shape_text(module['output'])}", "#bebada")
+    for i, branch in enumerate(branches):
+        x0 = i * (w + gx)
+        y_prev = top
+        for j, unit in enumerate(branch):
+            y = top - (j + 1) * (h + gy)
+            label = str(unit["label"])
+            colour = "#fb8072" if "pool" in label else ("#ffffb3" if "1x1" in label else "#8dd3c7")
+            box(x0, y, w, f"{label}\n{shape_text(unit['shape'])}", colour)
+            arrow(x0 + w / 2, y_prev, x0 + w / 2, y + h)
+            y_prev = y
+        arrow(x0 + w / 2, y_prev, x0 + w / 2, h)
+    ax.set_xlim(-0.1, width + 0.1)
+    ax.set_ylim(-0.1, top + h + 0.1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+_BOX_COLOURS = {"conv": "#8dd3c7", "weight": "#8dd3c7", "fc": "#80b1d3", "bn": "#ffffb3", "relu": "#fb8072",
+                "pool": "#bebada", "sigmoid": "#fdb462", "other": "#e5e5e5"}
+
+
+def _box_colour(label: str) -> str:
+    low = label.lower()
+    for key in ("sigmoid", "relu", "bn", "pool", "conv", "weight", "fc"):
+        if key in low:
+            return _BOX_COLOURS[key]
+    return _BOX_COLOURS["other"]
+
+
+def block_diagram(panels: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> Figure:
+    """Side-by-side flow diagrams of network blocks, input at the bottom (He et al.'s style).
+
+    Args:
+        panels: ``{panel title: spec}``. A spec is a mapping with ``boxes`` (the layers of the
+            branch, bottom to top, e.g. ``["3x3 conv", "BN", "ReLU"]``) and optionally
+            ``shortcut`` (text on a skip connection from the input to the merge node; omit or None
+            for no skip), ``merge`` (``"+"`` for addition, ``"x"`` for channel-wise scaling; only
+            with a shortcut), ``after`` (a layer after the merge, e.g. ``"ReLU"``), ``input`` and
+            ``output`` (text below and above, default ``"x"`` and ``""``).
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty mapping of title -> spec")
+    specs = []
+    for name, spec in panels.items():
+        if not isinstance(spec, Mapping) or "boxes" not in spec:
+            raise ValueError(f"panels[{name!r}] must be a mapping with a 'boxes' list, got {spec!r}")
+        boxes = spec["boxes"]
+        if isinstance(boxes, str) or not isinstance(boxes, Sequence) or not boxes:
+            raise ValueError(f"panels[{name!r}]['boxes'] must be a non-empty list of labels, got {boxes!r}")
+        unknown = set(spec) - {"boxes", "shortcut", "merge", "after", "input", "output"}
+        if unknown:
+            raise ValueError(f"panels[{name!r}] has unknown keys {sorted(unknown)}")
+        if spec.get("merge", "+") not in ("+", "x"):
+            raise ValueError(f"panels[{name!r}]['merge'] must be '+' or 'x', got {spec.get('merge')!r}")
+        specs.append((str(name), [str(b) for b in boxes], spec))
+    height = max(len(b) + (2 if s.get("shortcut") else 0) + (1 if s.get("after") else 0) for _, b, s in specs)
+    fig, axes = plt.subplots(1, len(specs), figsize=(2.6 * len(specs), 0.62 * height + 1.4), squeeze=False)
+    bw, bh, step = 1.9, 0.42, 0.62
+    for ax, (name, boxes, spec) in zip(axes[0], specs):
+        y = 0.0
+        ax.text(0, y - 0.1, spec.get("input", "x"), ha="center", va="top", fontsize=10, style="italic")
+        prev = y
+        for label in boxes:
+            y += step
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                                   lw=0.8))
+            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            prev = y + bh / 2
+        shortcut = spec.get("shortcut")
+        if shortcut:
+            y += step
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - 0.13), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(plt.Circle((0, y), 0.13, facecolor="white", edgecolor="black", lw=0.8))
+            ax.text(0, y, "+" if spec.get("merge", "+") == "+" else "×", ha="center", va="center", fontsize=10)
+            side = bw / 2 + 0.35
+            ax.plot([0.05, side, side], [0.0, 0.0, y], color="black", lw=0.8)
+            ax.add_patch(FancyArrowPatch((side, y), (0.13, y), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.text(side + 0.06, y / 2, str(shortcut), ha="left", va="center", fontsize=8, rotation=90)
+            prev = y + 0.13
+        if spec.get("after"):
+            y += step
+            label = str(spec["after"])
+            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
+            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                                   lw=0.8))
+            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            prev = y + bh / 2
+        ax.add_patch(FancyArrowPatch((0, prev), (0, prev + 0.35), arrowstyle="->", mutation_scale=9, lw=0.8))
+        ax.text(0, prev + 0.4, spec.get("output", ""), ha="center", va="bottom", fontsize=9, style="italic")
+        ax.set_xlim(-1.5, 1.8)
+        ax.set_ylim(-0.5, step * (height + 1) + 0.3)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(name, fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def excitation_profiles(stages: Mapping[str, Any], *, class_names: Sequence[str] | None = None,
+                        title: str | None = None) -> Figure:
+    """Mean SE gate value per channel, one line per class, one panel per stage (SENet Fig. 6).
+
+    Args:
+        stages: ``{stage name: array (classes, channels)}`` of average excitations.
+        class_names: legend labels, one per class.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    if not isinstance(stages, Mapping) or not stages:
+        raise ValueError("stages must be a non-empty mapping of stage name -> (classes, channels) array")
+    arrays = {k: _array(v, f"stages[{k!r}]", (2,)) for k, v in stages.items()}
+    n_classes = {a.shape[0] for a in arrays.values()}
+    if len(n_classes) != 1:
+        raise ValueError(f"every stage must have the same number of classes (rows), got {sorted(n_classes)}")
+    k = n_classes.pop()
+    if class_names is not None and len(class_names) != k:
+        raise ValueError(f"class_names must have one name per class ({k}), got {len(class_names)}")
+    fig, axes = plt.subplots(1, len(arrays), figsize=(4.3 * len(arrays), 3.2), squeeze=False, sharey=True)
+    for ax, (name, a) in zip(axes[0], arrays.items()):
+        for c in range(k):
+            ax.plot(np.arange(a.shape[1]), a[c], lw=1.0, color=f"C{c % 10}",
+                    label=str(class_names[c]) if class_names is not None else str(c))
+        ax.set_title(name)
+        ax.set_xlabel("channel index")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean excitation")
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_tradeoff(ratios, params, scores, *, baseline_params: float | None = None,
+                   baseline_score: float | None = None, score_label: str = "test accuracy (%)",
+                   title: str | None = None) -> Figure:
+    """Reduction ratio r against parameter count (left) and a score (right), SENet Table 10 style.
+
+    Args:
+        ratios: the reduction ratios.
+        params: parameter count of the network at each ratio.
+        scores: the score at each ratio; shape (ratios,) or (seeds, ratios) (mean and spread).
+        baseline_params: parameters of the network without SE (a dashed line).
+        baseline_score: score without SE: a float, or an array of seeds (mean drawn).
+        score_label: label of the score axis.
+        title: figure title.
+
+    Returns:
+        The figure.
+    """
+    r = _array(ratios, "ratios", (1,)).astype(float)
+    p = _array(params, "params", (1,)).astype(float)
+    s = _array(scores, "scores", (1, 2)).astype(float)
+    s = s[None] if s.ndim == 1 else s
+    if len(p) != len(r) or s.shape[1] != len(r):
+        raise ValueError(f"ratios, params and scores must have one value per ratio ({len(r)}), "
+                         f"got params {p.shape} and scores {s.shape}")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    a1.plot(r, p, marker="o", color="C0")
+    if baseline_params is not None:
+        a1.axhline(float(baseline_params), color="gray", ls="--", lw=1, label="no SE")
+        a1.legend(fontsize=8)
+    a1.set_xscale("log", base=2)
+    a1.set_xlabel("reduction ratio r")
+    a1.set_ylabel("parameters")
+    a2.errorbar(r, s.mean(axis=0), yerr=s.std(axis=0) if len(s) > 1 else None, marker="o", color="C1", capsize=3)
+    if baseline_score is not None:
+        a2.axhline(float(np.mean(baseline_score)), color="gray", ls="--", lw=1, label="no SE")
+        a2.legend(fontsize=8)
+    a2.set_xscale("log", base=2)
+    a2.set_xlabel("reduction ratio r")
+    a2.set_ylabel(score_label)
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
