@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,9 +61,22 @@ def architecture(stages: Sequence[tuple[str, str]], *, title: str | None = None)
 def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> Figure:
     """An inception module as parallel branches between its input and the concatenation.
 
+    Drawn at the book's column width (:data:`COLUMN_WIDTH_IN`): one column of boxes per branch,
+    the input on top, the channel concatenation at the bottom. Each box shows its unit's label
+    (``"conv 3x3, 96, stride 2"`` is written ``"conv 3×3/2, 96"``, as in the Inception papers)
+    and its output shape; a label too wide for its box is wrapped at its commas.
+
     Args:
         module: what ``cnnbook.pretrained.inception_branches`` returns: ``{"input": (H, W, C),
             "output": (H, W, C), "branches": [[{"label": str, "shape": (H, W, C)}, ...], ...]}``.
+        title: figure title.
+
+    Returns:
+        The figure (its axes span the figure, in inches).
+
+    Raises:
+        ValueError: ``module`` does not have that form, or has more than 6 branches (the boxes
+            would not fit the column).
     """
     if not isinstance(module, Mapping) or not {"input", "output", "branches"} <= set(module):
         raise ValueError("module must be a mapping with 'input', 'output' and 'branches' "
@@ -73,43 +87,59 @@ def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> 
                                                          or "shape" not in u for u in b) for b in branches):
         raise ValueError("module['branches'] must be a non-empty list of non-empty lists of "
                          "{'label', 'shape'} units")
+    if len(branches) > 6:
+        raise ValueError(f"module has {len(branches)} branches; at most 6 fit the column")
     n = len(branches)
     depth = max(len(b) for b in branches)
-    w, h, gx, gy = 2.1, 0.8, 0.35, 0.45
-    width = n * w + (n - 1) * gx
-    fig, ax = plt.subplots(figsize=(1.0 + 0.95 * width, 0.9 + 0.62 * (depth + 2) * (h + gy)))
-
-    def box(x0, y0, bw, text, colour):
-        ax.add_patch(Rectangle((x0, y0), bw, h, facecolor=colour, edgecolor="black", lw=0.8))
-        ax.text(x0 + bw / 2, y0 + h / 2, text, ha="center", va="center", fontsize=8)
-
-    def arrow(x0, y0, x1, y1):
-        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="->", mutation_scale=9, lw=0.7))
+    margin, gx, h, gy = 0.08, 0.14, 0.5, 0.26        # inches
+    width = COLUMN_WIDTH_IN
+    bw = (width - 2 * margin - (n - 1) * gx) / n
+    title_h = 0.35 if title else 0.0
+    height = 2 * margin + (depth + 2) * h + (depth + 1) * gy + title_h
+    fig, _ = _figure(width, height)
+    fig.clf()
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.axis("off")
+    renderer = fig.canvas.get_renderer()
 
     def shape_text(s):
         return "×".join(str(int(v)) for v in s)
 
-    top = (depth + 1) * (h + gy)
-    box(0, top, width, f"input  {shape_text(module['input'])}", "#d9d9d9")
-    box(0, 0, width, f"concatenate (channels)  {shape_text(module['output'])}", "#bebada")
+    def pretty(label):
+        label = re.sub(r"(\d+)x(\d+)", r"\1×\2", label)
+        return re.sub(r"(\d+×\d+)(, \d+), stride (\d+)", r"\1/\3\2", label)
+
+    def box(x0, y0, w, lines, colour):
+        ax.add_patch(Rectangle((x0, y0), w, h, facecolor=colour, edgecolor="black", lw=0.8))
+        text = ax.text(x0 + w / 2, y0 + h / 2, "\n".join(lines), ha="center", va="center",
+                       fontsize=MIN_FONT_PT, linespacing=1.15)
+        if text.get_window_extent(renderer).width > (w - 0.06) * DPI and "," in lines[0]:
+            text.set_text("\n".join(lines[0].split(", ") + lines[1:]))
+
+    def arrow(x, y0, y1):
+        ax.add_patch(FancyArrowPatch((x, y0), (x, y1), arrowstyle="->", mutation_scale=9, lw=0.7,
+                                     shrinkA=0, shrinkB=0))
+
+    top = height - margin - title_h - h
+    box(margin, top, width - 2 * margin, [f"input  {shape_text(module['input'])}"], "#d9d9d9")
+    box(margin, margin, width - 2 * margin,
+        [f"concatenate along channels  {shape_text(module['output'])}"], "#bebada")
     for i, branch in enumerate(branches):
-        x0 = i * (w + gx)
+        x0 = margin + i * (bw + gx)
         y_prev = top
         for j, unit in enumerate(branch):
             y = top - (j + 1) * (h + gy)
-            label = str(unit["label"])
-            colour = "#fb8072" if "pool" in label else ("#ffffb3" if "1x1" in label else "#8dd3c7")
-            box(x0, y, w, f"{label}\n{shape_text(unit['shape'])}", colour)
-            arrow(x0 + w / 2, y_prev, x0 + w / 2, y + h)
+            label = pretty(str(unit["label"]))
+            colour = "#fb8072" if "pool" in label else ("#ffffb3" if "1×1" in label else "#8dd3c7")
+            box(x0, y, bw, [label, shape_text(unit["shape"])], colour)
+            arrow(x0 + bw / 2, y_prev, y + h)
             y_prev = y
-        arrow(x0 + w / 2, y_prev, x0 + w / 2, h)
-    ax.set_xlim(-0.1, width + 0.1)
-    ax.set_ylim(-0.1, top + h + 0.1)
-    ax.axis("off")
+        arrow(x0 + bw / 2, y_prev, margin + h)
     if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+        ax.text(width / 2, height - margin, title, ha="center", va="top", fontsize=10)
+    return check_legible(fig)
 
 
 _BOX_COLOURS = {"conv": "#8dd3c7", "weight": "#8dd3c7", "fc": "#80b1d3", "bn": "#ffffb3", "relu": "#fb8072",
