@@ -77,3 +77,25 @@ def test_inception_module_writes_strides_the_papers_way_and_wraps_long_labels():
 def test_inception_module_bad_input(module, match):
     with pytest.raises(ValueError, match=match):
         plot.inception_module(module)
+
+
+def test_horizontal_bars_fit_the_column_one_row_per_label():
+    values = {"block1": 0.04, "block2": 0.26, "fc1": 102.8, "predictions": 4.1}
+    fig = plot.bars(values, ylabel="parameters (millions)", fmt="{:.2f}", horizontal=True)
+    assert fig.get_figwidth() == pytest.approx(plot.COLUMN_WIDTH_IN)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(values)
+    assert [p.get_width() for p in ax.patches] == pytest.approx(list(values.values()))
+    assert [t.get_text().strip() for t in ax.texts] == ["0.04", "0.26", "102.80", "4.10"]
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    for t in ax.texts:  # every value label is inside the figure
+        box = t.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+
+
+def test_horizontal_bars_log_scale_and_the_default_stays_vertical():
+    fig = plot.bars({"a": 0.3, "b": 15.0}, log=True, horizontal=True)
+    assert fig.axes[0].get_xscale() == "log"
+    vertical = plot.bars({"a": 1.0, "b": 2.0})
+    assert [t.get_text() for t in vertical.axes[0].get_xticklabels()] == ["a", "b"]

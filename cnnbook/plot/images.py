@@ -83,8 +83,12 @@ def feature_maps(maps, *, max_maps: int = 16, ncols: int = 8, title: str | None 
 
 
 def bars(values: Mapping[str, float], *, ylabel: str = "", log: bool = False, title: str | None = None,
-         fmt: str = "{:,.0f}") -> Figure:
-    """A labelled bar chart of a few named numbers (parameter counts, accuracies, ...)."""
+         fmt: str = "{:,.0f}", horizontal: bool = False) -> Figure:
+    """A labelled bar chart of a few named numbers (parameter counts, accuracies, ...).
+
+    ``horizontal=True`` draws one bar per row at the column width, the label on the left and the
+    value at the bar's end, so long or many labels stay legible (``ylabel`` then names the x axis).
+    """
     if not isinstance(values, Mapping) or not values:
         raise ValueError("values must be a non-empty mapping of label -> number")
     names = list(values)
@@ -92,6 +96,8 @@ def bars(values: Mapping[str, float], *, ylabel: str = "", log: bool = False, ti
         vals = np.array([float(values[k]) for k in names])
     except (TypeError, ValueError):
         raise ValueError("values must map labels to numbers") from None
+    if horizontal:
+        return _hbars(names, vals, xlabel=ylabel, log=log, title=title, fmt=fmt)
     fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.2))
     ax.bar(names, vals, color=[f"C{i}" for i in range(len(names))])
     for i, v in enumerate(vals):
@@ -255,3 +261,29 @@ def filter_responses(image, kernels: Mapping[str, Any], responses: Mapping[str, 
         ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def _hbars(names: Sequence[str], vals: np.ndarray, *, xlabel: str, log: bool, title: str | None,
+           fmt: str) -> Figure:
+    """Horizontal bars at the column width: ``bars(..., horizontal=True)``."""
+    n = len(names)
+    fig, ax = _figure(COLUMN_WIDTH_IN, 0.9 + 0.3 * n + (0.3 if title else 0) + (0.3 if xlabel else 0))
+    y = np.arange(n)
+    ax.barh(y, vals, color=[f"C{i % 10}" for i in range(n)], height=0.7)
+    ax.set_yticks(y, [str(k) for k in names])
+    ax.invert_yaxis()
+    for i, v in enumerate(vals):
+        ax.text(v, i, " " + fmt.format(v), ha="left", va="center", fontsize=MIN_FONT_PT)
+    if log:
+        ax.set_xscale("log")
+        lo = float(np.min(vals[vals > 0])) if np.any(vals > 0) else 1.0
+        ax.set_xlim(lo / 2, float(np.max(vals)) * 2.5)
+    else:
+        hi = float(np.max(vals))
+        ax.set_xlim(min(0.0, float(np.min(vals))), hi * 1.18 if hi > 0 else 1.0)
+    ax.set_xlabel(xlabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return check_legible(fig)
