@@ -17,13 +17,21 @@ from cnnbook.plot._base import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT, _array, _cells
 __all__ = ['architecture', 'inception_module', 'block_diagram', 'excitation_profiles', 'ratio_tradeoff']
 
 
-def architecture(stages: Sequence[tuple[str, str]], *, title: str | None = None) -> Figure:
-    """A left-to-right block diagram of a network.
+def architecture(stages: Sequence[tuple[str, str]], *, title: str | None = None,
+                 max_per_row: int | None = None) -> Figure:
+    """A block diagram of a network, left to right, wrapped onto rows that fit the column.
+
+    Each box is as wide as its longest label line at :data:`MIN_FONT_PT`; as many boxes as fit
+    in :data:`COLUMN_WIDTH_IN` go on a row (rows balanced), and an elbow arrow leads from the
+    end of one row to the start of the next. Braces under the rows mark the feature-extraction
+    (conv/pool) and classification (flatten/dense/softmax) parts.
 
     Args:
         stages: (kind, label) pairs, in order. ``kind`` sets the colour: ``"input"``, ``"conv"``,
             ``"pool"``, ``"flatten"``, ``"dense"``, ``"softmax"`` or ``"other"``; ``label`` is the
             text in the box (e.g. ``"conv 3x3, 32\\n26x26x32"``).
+        title: text above the diagram.
+        max_per_row: at most this many boxes per row (default: as many as fit).
     """
     colours = {"input": "#d9d9d9", "conv": "#8dd3c7", "pool": "#fb8072", "flatten": "#ffffb3",
                "dense": "#80b1d3", "softmax": "#bebada", "other": "#fdb462"}
@@ -32,30 +40,74 @@ def architecture(stages: Sequence[tuple[str, str]], *, title: str | None = None)
     for i, st in enumerate(stages):
         if not (isinstance(st, (tuple, list)) and len(st) == 2 and st[0] in colours):
             raise ValueError(f"stages[{i}] must be (kind, label) with kind in {sorted(colours)}, got {st!r}")
+    if max_per_row is not None:
+        max_per_row = _positive_int(max_per_row, "max_per_row")
     n = len(stages)
-    fig, ax = plt.subplots(figsize=(1.45 * n + 0.5, 2.4))
-    w, h, gap = 1.15, 1.4, 0.3
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    probe = Figure(dpi=DPI)
+    renderer = FigureCanvasAgg(probe).get_renderer()
+    sizes = [probe.text(0, 0, str(label), fontsize=MIN_FONT_PT, linespacing=1.15)
+             .get_window_extent(renderer) for _, label in stages]
+    w = max(0.6, max(bb.width for bb in sizes) / DPI + 0.12)  # inches
+    h = max(0.5, max(bb.height for bb in sizes) / DPI + 0.2)
+    gap, row_gap = 0.2, 0.85
+    margin = 0.04 if len(stages) * (w + gap) - gap + 0.08 <= COLUMN_WIDTH_IN else gap / 2 + 0.04
+    per_row = max(1, int((COLUMN_WIDTH_IN - 2 * margin + gap) // (w + gap)))
+    if max_per_row is not None:
+        per_row = min(per_row, max_per_row)
+    rows = -(-n // per_row)
+    per_row = -(-n // rows)  # balance the rows
+    width = per_row * (w + gap) - gap + 2 * margin
+    title_h = 0.35 if title else 0.05
+    height = title_h + rows * h + (rows - 1) * row_gap + 0.55
+    fig, ax = _figure(width, height)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    ax.set_xlim(-margin, width - margin)
+    ax.set_ylim(-height + title_h, title_h)  # one data unit = one inch; row 0's top is y = 0
+
+    def place(i):
+        r, c = divmod(i, per_row)
+        return c * (w + gap), -r * (h + row_gap) - h  # lower-left corner
+
     for i, (kind, label) in enumerate(stages):
-        x0 = i * (w + gap)
-        ax.add_patch(Rectangle((x0, 0), w, h, facecolor=colours[kind], edgecolor="black", lw=0.8))
-        ax.text(x0 + w / 2, h / 2, label, ha="center", va="center", fontsize=7.5, wrap=True)
-        if i < n - 1:
-            ax.add_patch(FancyArrowPatch((x0 + w, h / 2), (x0 + w + gap, h / 2), arrowstyle="->",
+        x0, y0 = place(i)
+        ax.add_patch(Rectangle((x0, y0), w, h, facecolor=colours[kind], edgecolor="black", lw=0.8))
+        ax.text(x0 + w / 2, y0 + h / 2, label, ha="center", va="center", fontsize=MIN_FONT_PT,
+                linespacing=1.15)
+    for i in range(n - 1):
+        (x0, y0), (x1, y1) = place(i), place(i + 1)
+        if y1 == y0:
+            ax.add_patch(FancyArrowPatch((x0 + w, y0 + h / 2), (x1, y1 + h / 2), arrowstyle="->",
                                          mutation_scale=10, lw=0.8))
-    feat = [i for i, (k, _) in enumerate(stages) if k in ("conv", "pool")]
-    head = [i for i, (k, _) in enumerate(stages) if k in ("flatten", "dense", "softmax")]
-    for idxs, text in ((feat, "feature extraction"), (head, "classification")):
-        if idxs:
-            a, b = idxs[0] * (w + gap), idxs[-1] * (w + gap) + w
-            ax.annotate("", xy=(a, -0.15), xytext=(b, -0.15), arrowprops=dict(arrowstyle="<->", lw=0.8))
-            ax.text((a + b) / 2, -0.35, text, ha="center", va="top", fontsize=9)
-    ax.set_xlim(-0.1, n * (w + gap))
-    ax.set_ylim(-0.8, h + 0.2)
-    ax.axis("off")
+        else:  # elbow: right of the row's last box, down below its braces, left, into the next row
+            xr, xl, ym = x0 + w + gap / 2, x1 - gap / 2, y0 - row_gap + 0.15
+            ax.plot([x0 + w, xr, xr, xl, xl], [y0 + h / 2, y0 + h / 2, ym, ym, y1 + h / 2],
+                    color="black", lw=0.8)
+            ax.add_patch(FancyArrowPatch((xl, y1 + h / 2), (x1, y1 + h / 2), arrowstyle="->",
+                                         mutation_scale=10, lw=0.8))
+    part: list[str | None] = []  # "other" boxes (dropout, ...) join the part they sit in
+    for kind, _ in stages:
+        part.append({"conv": "feature extraction", "pool": "feature extraction", "flatten": "classification",
+                     "dense": "classification", "softmax": "classification", "input": None}
+                    .get(kind, part[-1] if part else None))
+    for text in ("feature extraction", "classification"):
+        idxs = [i for i, p in enumerate(part) if p == text]
+        runs: list[list[int]] = []
+        for i in idxs:  # contiguous runs on one row
+            if runs and runs[-1][-1] == i - 1 and (i // per_row) == (runs[-1][-1] // per_row):
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for run in runs:
+            (a, y0), (b, _) = place(run[0]), place(run[-1])
+            ax.annotate("", xy=(a, y0 - 0.1), xytext=(b + w, y0 - 0.1),
+                        arrowprops=dict(arrowstyle="<->", lw=0.8))
+            ax.text((a + b + w) / 2, y0 - 0.17, text, ha="center", va="top", fontsize=MIN_FONT_PT)
     if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+        ax.text(width / 2 - margin, title_h / 2, title, ha="center", va="center", fontsize=10)
+    ax.axis("off")
+    return check_legible(fig)
 
 
 def inception_module(module: Mapping[str, Any], *, title: str | None = None) -> Figure:
