@@ -84,7 +84,7 @@ def test_figures_over_epochs():
     rng = np.random.default_rng(0)
     kernels = {e: rng.normal(size=(3, 3, 1, 16)) for e in (0, 1, 5)}
     fig = plot.filters_over_epochs(kernels, max_filters=6)
-    assert len(fig.axes) == 3 * 6
+    assert len(fig.axes) == 3 * 6 + 1  # panels + the shared colour bar
     plt.close(fig)
     maps = {e: rng.random((26, 26, 32)) for e in (0, 3)}
     fig = plot.feature_maps_over_epochs(maps, image=rng.random((28, 28, 1)), max_maps=4)

@@ -12,19 +12,26 @@ from matplotlib.figure import Figure
 from cnnbook.plot._base import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT, _array, _cells, _figure, _fmt_value, _grid, _normalise, _positive_int, _show, _small_matrix, check_legible  # noqa: F401
 
 
-__all__ = ['history', 'training_snapshots', 'filters_over_epochs', 'feature_maps_over_epochs', 'training_curves', 'layer_profiles']
+__all__ = ['history', 'training_snapshots', 'filters_over_epochs', 'feature_maps_over_epochs', 'confusion_matrix', 'training_curves', 'layer_profiles']
 
 
 def history(histories: Mapping[str, Any], *, metrics: Sequence[str] = ("loss", "accuracy"),
             validation: bool = True, title: str | None = None) -> Figure:
-    """Per-epoch curves of one or more runs.
+    """Per-epoch curves of one or more runs, one panel per metric, legend below the panels.
 
     Args:
         histories: run name -> ``keras.callbacks.History`` or its ``.history`` dict.
         metrics: metric keys to draw, one panel each; ``val_<metric>`` is drawn dashed when present.
+        validation: draw the ``val_`` curves.
+        title: figure title.
+
+    Returns:
+        The figure, at most :data:`COLUMN_WIDTH_IN` wide.
     """
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError("histories must be a non-empty mapping of run name -> History or dict")
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
+        raise ValueError(f"metrics must be a non-empty sequence of metric names, got {metrics!r}")
     runs = {}
     for name, h in histories.items():
         d = getattr(h, "history", h)
@@ -34,25 +41,32 @@ def history(histories: Mapping[str, Any], *, metrics: Sequence[str] = ("loss", "
     for m in metrics:
         if not any(m in d for d in runs.values()):
             raise ValueError(f"metrics: no run has {m!r}; keys are {sorted(next(iter(runs.values())))}")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.2), squeeze=False)
+    n = len(metrics)
+    fig, axes = _figure(3.5 * n, 3.1 + (0.3 if title else 0), nrows=1, ncols=n, squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles: dict[str, Any] = {}
     for ax, m in zip(axes.flat, metrics):
         for i, (name, d) in enumerate(runs.items()):
             c = colours[i % len(colours)]
             if m in d:
                 ep = np.arange(1, len(d[m]) + 1)
-                ax.plot(ep, d[m], color=c, label=f"{name}")
+                (line,) = ax.plot(ep, d[m], color=c, marker="o", ms=3, lw=1.4)
+                handles.setdefault(f"{name} (training)", line)
             if validation and f"val_{m}" in d:
                 ep = np.arange(1, len(d[f"val_{m}"]) + 1)
-                ax.plot(ep, d[f"val_{m}"], color=c, ls="--", label=f"{name} (val)")
+                (line,) = ax.plot(ep, d[f"val_{m}"], color=c, ls="--", marker="s", ms=3, lw=1.4)
+                handles.setdefault(f"{name} (validation)", line)
         ax.set_xlabel("epoch")
         ax.set_ylabel(m)
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=8)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(len(handles), 4),
+               frameon=False, bbox_to_anchor=(0.5, 0.0))
+    rows = int(np.ceil(len(handles) / 4))
+    fig.tight_layout(rect=(0, 0.07 * rows + 0.02, 1, 1))
+    return check_legible(fig)
 
 
 def training_snapshots(kernels: Mapping[str, Any], maps: Mapping[str, Any], *, max_filters: int = 8) -> Figure:
@@ -62,6 +76,9 @@ def training_snapshots(kernels: Mapping[str, Any], maps: Mapping[str, Any], *, m
         kernels: stage name -> first-layer kernel (kh, kw, 1, C) (``layer.kernel``).
         maps: stage name -> that layer's output for one image, (H, W, C) or (1, H, W, C).
         max_filters: how many filters (columns) to draw.
+
+    Returns:
+        The figure: two rows per stage (filters in grey, their feature maps in colour).
     """
     if not isinstance(kernels, Mapping) or not kernels:
         raise ValueError("kernels must be a non-empty mapping of stage name -> kernel array")
@@ -74,15 +91,15 @@ def training_snapshots(kernels: Mapping[str, Any], maps: Mapping[str, Any], *, m
         ms[s] = m[0] if m.ndim == 4 else m
     n = min(min(k.shape[-1] for k in ks.values()), _positive_int(max_filters, "max_filters"))
     stages = list(ks)
-    fig, axes = plt.subplots(2 * len(stages), n, figsize=(1.05 * n + 1.0, 2.15 * len(stages)), squeeze=False)
+    fig, axes = _figure(0.8 * n + 1.0, 1.6 * len(stages) + 0.1, nrows=2 * len(stages), ncols=n,
+                        squeeze=False, layout="constrained")
     for r, s in enumerate(stages):
         for f in range(n):
             _show(axes[2 * r, f], ks[s][:, :, 0, f], cmap="gray", normalise=True)
             _show(axes[2 * r + 1, f], ms[s][:, :, f], cmap="viridis", normalise=True)
-        axes[2 * r, 0].set_ylabel(f"{s}\nfilters", fontsize=8)
-        axes[2 * r + 1, 0].set_ylabel("feature\nmaps", fontsize=8)
-    fig.tight_layout()
-    return fig
+        axes[2 * r, 0].set_ylabel(f"{s}\nfilters")
+        axes[2 * r + 1, 0].set_ylabel("feature\nmaps")
+    return check_legible(fig)
 
 
 def _epoch_snapshots(snapshots: Any, arg: str, ndims: Sequence[int]) -> list[tuple[int, np.ndarray]]:
@@ -99,6 +116,16 @@ def _epoch_snapshots(snapshots: Any, arg: str, ndims: Sequence[int]) -> list[tup
     return sorted(out, key=lambda t: t[0])
 
 
+def _column_titles(fig: Figure, axes, labels: Sequence[str], short: Sequence[str], what: str) -> None:
+    """Title the top row with ``labels``, or with ``short`` and one ``what`` label if cells are narrow."""
+    cell_in = fig.get_figwidth() / (len(axes[0]) + 1)
+    wide = cell_in >= 0.11 * max(len(s) for s in labels) + 0.1
+    for ax, text in zip(axes[0], labels if wide else short):
+        ax.set_title(text)
+    if not wide:
+        fig.supxlabel(what)
+
+
 def filters_over_epochs(snapshots: Mapping[int, Any], *, max_filters: int = 8, title: str | None = None) -> Figure:
     """First-layer kernels at several epochs: one row per epoch, one column per filter.
 
@@ -106,28 +133,32 @@ def filters_over_epochs(snapshots: Mapping[int, Any], *, max_filters: int = 8, t
         snapshots: epoch -> kernels (kh, kw, C_in, C_out), e.g. ``Snapshots.kernels`` of
             :class:`cnnbook.train.Snapshots`; epoch 0 is the initialisation.
         max_filters: draw the first this many filters.
+        title: figure title.
 
-    All panels share one diverging colour scale (blue negative, red positive), so the reader sees
-    both the pattern and the weights growing away from their random start.
+    Returns:
+        The figure. All panels share one diverging colour scale (blue negative, red positive,
+        shown by the colour bar), so the reader sees both the pattern and the weights growing
+        away from their random start. Only the first input channel of each kernel is drawn.
     """
     snaps = _epoch_snapshots(snapshots, "snapshots", (4,))
     n = min(snaps[0][1].shape[-1], _positive_int(max_filters, "max_filters"))
     vmax = max(float(np.abs(k[..., :n]).max()) for _, k in snaps) or 1.0
-    fig, axes = plt.subplots(len(snaps), n, figsize=(0.9 * n + 0.8, 0.95 * len(snaps) + 0.4), squeeze=False)
+    rows = len(snaps)
+    fig, axes = _figure(0.56 * n + 1.5, 0.62 * rows + 0.75 + (0.3 if title else 0), nrows=rows, ncols=n,
+                        squeeze=False, layout="constrained")
+    image = None
     for r, (epoch, k) in enumerate(snaps):
         for c in range(n):
             ax = axes[r, c]
-            ax.imshow(k[:, :, 0, c], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
+            image = ax.imshow(k[:, :, 0, c], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(f"epoch {epoch}", fontsize=8)
-            if r == 0:
-                ax.set_title(f"filter {c}", fontsize=8)
+        axes[r, 0].set_ylabel(f"epoch {epoch}", rotation=0, ha="right", va="center")
+    _column_titles(fig, axes, [f"filter {c}" for c in range(n)], [str(c) for c in range(n)], "filter")
+    fig.colorbar(image, ax=axes, shrink=0.9, aspect=25, pad=0.02, label="weight")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: int = 8,
@@ -139,6 +170,11 @@ def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: i
             ``Snapshots.maps`` of :class:`cnnbook.train.Snapshots`.
         image: the input image (H, W) or (H, W, C), drawn in a first column.
         max_maps: draw the first this many channels.
+        title: figure title.
+        cmap: colour map of the feature maps (each panel scaled to its own min..max).
+
+    Returns:
+        The figure.
     """
     snaps = _epoch_snapshots(maps, "maps", (3, 4))
     if snaps[0][1].ndim == 4:
@@ -148,22 +184,65 @@ def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: i
     img = None if image is None else _array(image, "image", (2, 3))
     n = min(snaps[0][1].shape[-1], _positive_int(max_maps, "max_maps"))
     extra = 0 if img is None else 1
-    fig, axes = plt.subplots(len(snaps), n + extra, figsize=(1.0 * (n + extra) + 0.8, 1.05 * len(snaps) + 0.4),
-                             squeeze=False)
+    rows = len(snaps)
+    fig, axes = _figure(0.75 * (n + extra) + 0.9, 0.78 * rows + 0.45 + (0.3 if title else 0), nrows=rows,
+                        ncols=n + extra, squeeze=False, layout="constrained")
     for r, (epoch, m) in enumerate(snaps):
         if img is not None:
             _show(axes[r, 0], img)
-            if r == 0:
-                axes[r, 0].set_title("input", fontsize=8)
         for c in range(n):
             _show(axes[r, c + extra], m[..., c], cmap=cmap, normalise=True)
-            if r == 0:
-                axes[r, c + extra].set_title(f"map {c}", fontsize=8)
-        axes[r, 0].set_ylabel(f"epoch {epoch}", fontsize=8)
+        axes[r, 0].set_ylabel(f"epoch {epoch}", rotation=0, ha="right", va="center")
+    labels = (["input"] if img is not None else []) + [f"map {c}" for c in range(n)]
+    short = (["input"] if img is not None else []) + [str(c) for c in range(n)]
+    _column_titles(fig, axes, labels, short, "feature map (channel)")
     if title:
         fig.suptitle(title)
+    return check_legible(fig)
+
+
+def confusion_matrix(y_true, y_pred, *, classes: int | None = None, title: str | None = None) -> Figure:
+    """Counts of (true class, predicted class) pairs, true classes as rows, each count written in.
+
+    Args:
+        y_true: integer class labels, shape (N,).
+        y_pred: predicted class labels, shape (N,).
+        classes: number of classes (default: one more than the largest label seen).
+        title: axes title.
+
+    Returns:
+        The figure (square cells, counts in black on light cells and white on dark ones).
+    """
+    t = _array(y_true, "y_true", (1,))
+    p = _array(y_pred, "y_pred", (1,))
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {t.shape} and {p.shape}")
+    for a, arg in ((t, "y_true"), (p, "y_pred")):
+        if not np.all(a == np.round(a)) or a.min() < 0:
+            raise ValueError(f"{arg} must hold class indices (non-negative integers)")
+    t, p = t.astype(int), p.astype(int)
+    k = int(max(t.max(), p.max())) + 1 if classes is None else _positive_int(classes, "classes")
+    if max(t.max(), p.max()) >= k:
+        raise ValueError(f"labels must lie in 0..{k - 1} for classes={k}, got up to {max(t.max(), p.max())}")
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (t, p), 1)
+    side = min(COLUMN_WIDTH_IN - 1.0, 0.42 * k + 1.0)
+    fig, ax = _figure(side + 0.3, side + (0.3 if title else 0))
+    ax.imshow(counts, cmap="Blues", interpolation="nearest")
+    top = counts.max() or 1
+    for i in range(k):
+        for j in range(k):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=MIN_FONT_PT,
+                        color="white" if counts[i, j] > 0.55 * top else "black")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def _runs(runs: Mapping[str, Any], names: Sequence[str], key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -188,7 +267,9 @@ def training_curves(runs: Mapping[str, Any], *, groups: Mapping[str, Sequence[st
                     log: bool = False, title: str | None = None) -> Figure:
     """Training curves of several runs in side-by-side panels (the ResNet paper's Fig. 1 / Fig. 6).
 
-    Each run is drawn as the mean over its seeds (thick) and every seed (thin, same colour).
+    Each run is drawn as the mean over its seeds (thick) and every seed (thin, same colour). The
+    figure is as wide as the text column (one panel: about two thirds of it); each panel's legend
+    sits below it, outside the data.
 
     Args:
         runs: ``{name: record}`` as returned by :func:`cnnbook.resnet.compare_training` (``step``
@@ -209,31 +290,43 @@ def training_curves(runs: Mapping[str, Any], *, groups: Mapping[str, Sequence[st
         groups = {"": list(runs)}
     if not isinstance(groups, Mapping) or not groups:
         raise ValueError("groups must be a non-empty mapping of panel title -> list of run names")
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.3), squeeze=False, sharey=True)
-    for ax, (panel, names) in zip(axes[0], groups.items()):
+    curves = []
+    for panel, names in groups.items():
         if isinstance(names, str) or not isinstance(names, Sequence) or not names:
             raise ValueError(f"groups[{panel!r}] must be a non-empty list of run names")
-        for i, (name, (steps, values)) in enumerate(_runs(runs, names, key).items()):
-            scale = 100.0 if percent else 1.0
+        curves.append((panel, _runs(runs, names, key)))
+    n = len(curves)
+    most = max(len(c) for _, c in curves)
+    ncol = 2 if n > 1 else min(most, 3)
+    legend_rows = -(-most // ncol)
+    width = COLUMN_WIDTH_IN if n > 1 else 4.8
+    fig, axes = _figure(width, 2.6 + 0.22 * legend_rows + (0.3 if title else 0), nrows=1, ncols=n,
+                        squeeze=False, sharey=True, layout="constrained")
+    scale = 100.0 if percent else 1.0
+    for ax, (panel, panel_runs) in zip(axes[0], curves):
+        for i, (name, (steps, values)) in enumerate(panel_runs.items()):  # same colours in every panel
             for row in values:
                 ax.plot(steps, row * scale, color=f"C{i}", lw=0.7, alpha=0.45)
             ax.plot(steps, values.mean(axis=0) * scale, color=f"C{i}", lw=2.0, label=name)
         ax.set_xlabel("iteration")
-        ax.set_title(panel)
-        ax.legend(fontsize=8)
+        if panel:
+            ax.set_title(panel)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False,
+                  handlelength=1.5, columnspacing=1.0)
         ax.grid(alpha=0.3)
         if log:
             ax.set_yscale("log")
     axes[0][0].set_ylabel(ylabel)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def layer_profiles(profiles: Mapping[str, Any], *, ylabel: str, log: bool = True, title: str | None = None,
                    xlabel: str = "layer (input → output)") -> Figure:
     """One line per network of a per-layer quantity (gradient norm, activation spread, ...).
+
+    Drawn at the text column's width; the legend sits below the axes, outside the data.
 
     Args:
         profiles: ``{network name: values in depth order}`` (a sequence, or a mapping layer name
@@ -248,20 +341,24 @@ def layer_profiles(profiles: Mapping[str, Any], *, ylabel: str, log: bool = True
     """
     if not isinstance(profiles, Mapping) or not profiles:
         raise ValueError("profiles must be a non-empty mapping of name -> per-layer values")
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    for i, (name, values) in enumerate(profiles.items()):
+    lines = []
+    for name, values in profiles.items():
         vals = list(values.values()) if isinstance(values, Mapping) else values
         v = _array(vals, f"profiles[{name!r}]", (1,)).astype(float)
         if log and np.any(v <= 0):
             raise ValueError(f"profiles[{name!r}] has values <= 0, which a log axis cannot show")
+        lines.append((str(name), v))
+    ncol = min(len(lines), 2)
+    rows = -(-len(lines) // ncol)
+    fig, ax = _figure(COLUMN_WIDTH_IN, 2.7 + 0.22 * rows + (0.3 if title else 0), layout="constrained")
+    for i, (name, v) in enumerate(lines):
         ax.plot(np.arange(1, len(v) + 1), v, marker="o", ms=2.5, lw=1.2, color=f"C{i}", label=name)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return check_legible(fig)
