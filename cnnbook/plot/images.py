@@ -15,6 +15,13 @@ from cnnbook.plot._base import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT, _array, _cells
 __all__ = ['image_grid', 'filters', 'feature_maps', 'matrices', 'channels', 'tuning_curve', 'flatten_diagram', 'filter_responses', 'bars']
 
 
+def _blank(width: float, height: float) -> Figure:
+    """An empty figure at the book's resolution, at most the column wide (via ``_figure``)."""
+    fig, ax = _figure(width, height)
+    ax.remove()
+    return fig
+
+
 def image_grid(
     images,
     labels=None,
@@ -24,7 +31,11 @@ def image_grid(
     title: str | None = None,
     cmap: str = "gray",
 ) -> Figure:
-    """A grid of images (N, H, W), (N, H, W, 1) or (N, H, W, 3), optionally titled by label."""
+    """A grid of images (N, H, W), (N, H, W, 1) or (N, H, W, 3), optionally titled by label.
+
+    The grid is at most the column wide (:data:`COLUMN_WIDTH_IN`); labels are drawn at
+    :data:`MIN_FONT_PT`.
+    """
     imgs = _array(images, "images", (3, 4))
     if imgs.ndim == 4 and imgs.shape[-1] not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels (last axis), got shape {imgs.shape}")
@@ -40,46 +51,78 @@ def image_grid(
         _show(ax, imgs[i], cmap=cmap)
         if labels is not None:
             lab = labels[i]
-            ax.set_title(class_names[int(lab)] if class_names is not None else str(lab), fontsize=8)
+            ax.set_title(class_names[int(lab)] if class_names is not None else str(lab), fontsize=MIN_FONT_PT)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def filters(kernels, *, ncols: int = 8, title: str | None = None) -> Figure:
     """First-layer convolution kernels, shape (kh, kw, C_in, C_out), one panel per output filter.
 
     RGB kernels (C_in = 3) are drawn in colour, others as their first input channel; every
-    panel is rescaled to its own min..max, so the pattern (not the magnitude) shows.
+    panel is rescaled to its own min..max, so the pattern (not the magnitude) shows. Panels are
+    0.85 in wide (smaller only if ``ncols`` of them would not fit the column).
     """
     k = _array(kernels, "kernels", (4,))
     ncols = _positive_int(ncols, "ncols")
     n = k.shape[-1]
-    fig, axes = _grid(n, ncols, cell=0.9, title=title)
+    fig, axes = _grid(n, ncols, cell=min(0.85, COLUMN_WIDTH_IN / min(ncols, n)), title=title)
     for i, ax in enumerate(axes):
         if i >= n:
             break
         w = k[..., i]
         _show(ax, w if w.shape[-1] == 3 else w[..., 0], cmap="gray", normalise=True)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def feature_maps(maps, *, max_maps: int = 16, ncols: int = 8, title: str | None = None,
-                 cmap: str = "viridis") -> Figure:
-    """Channels of one feature map, shape (H, W, C) or (1, H, W, C), each as its own panel."""
+                 cmap: str = "viridis", image=None, titles: Sequence[str] | None = None) -> Figure:
+    """Channels of one feature map, shape (H, W, C) or (1, H, W, C), each as its own panel.
+
+    Args:
+        maps: the feature map.
+        max_maps: draw at most this many channels (the first ones).
+        ncols: panels per row.
+        title: figure title.
+        cmap: colour map of the maps (each panel scaled to its own range).
+        image: optional input image (H', W') or (H', W', 1|3), drawn first, titled "input".
+        titles: optional one title per drawn map.
+    """
     m = _array(maps, "maps", (3, 4))
     if m.ndim == 4:
         if m.shape[0] != 1:
             raise ValueError(f"maps must hold one image (1, H, W, C), got batch of {m.shape[0]}")
         m = m[0]
     n = min(m.shape[-1], _positive_int(max_maps, "max_maps"))
-    fig, axes = _grid(n, _positive_int(ncols, "ncols"), cell=1.1, title=title)
-    for i, ax in enumerate(axes):
-        if i >= n:
-            break
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles must have one entry per drawn map ({n}), got {len(titles)}")
+    extra = 0 if image is None else 1
+    if image is not None:
+        image = _array(image, "image", (2, 3))
+    ncols = _positive_int(ncols, "ncols")
+    aspect = m.shape[0] / m.shape[1]
+    cols = min(ncols, n + extra)
+    cell = min(1.6, COLUMN_WIDTH_IN / cols)
+    rows = -(-(n + extra) // cols)
+    head = 0.3 if titles is not None or image is not None else 0.0
+    fig, axes = _figure(cell * cols, (cell * aspect + head) * rows + (0.35 if title else 0.05),
+                        nrows=rows, ncols=cols, squeeze=False)
+    axes = axes.flat
+    for ax in list(axes)[n + extra:]:
+        ax.axis("off")
+    if image is not None:
+        _show(axes[0], image)
+        axes[0].set_title("input", fontsize=MIN_FONT_PT)
+    for i in range(n):
+        ax = axes[i + extra]
         _show(ax, m[..., i], cmap=cmap, normalise=True)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=MIN_FONT_PT)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def bars(values: Mapping[str, float], *, ylabel: str = "", log: bool = False, title: str | None = None,
@@ -128,13 +171,13 @@ def tuning_curve(angles_deg, responses, *, stimuli=None, title: str | None = Non
         s = _array(stimuli, "stimuli", (3,))
         if len(s) != len(a):
             raise ValueError(f"stimuli must have one image per angle ({len(a)}), got {len(s)}")
-        fig = plt.figure(figsize=(9, 3.6))
-        gs = fig.add_gridspec(2, len(a), height_ratios=[1, 2.2])
+        fig = _blank(COLUMN_WIDTH_IN, 3.4 if title else 3.1)
+        gs = fig.add_gridspec(2, len(a), height_ratios=[1, 2.4])
         for i in range(len(a)):
             _show(fig.add_subplot(gs[0, i]), s[i])
         ax = fig.add_subplot(gs[1, :])
     else:
-        fig, ax = plt.subplots(figsize=(6, 3))
+        fig, ax = _figure(6, 3)
     ax.plot(a, r, "o-")
     ax.set_xlabel("bar orientation (degrees)")
     ax.set_ylabel("response")
@@ -142,44 +185,63 @@ def tuning_curve(angles_deg, responses, *, stimuli=None, title: str | None = Non
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
-def flatten_diagram(image, *, max_values: int = 12) -> Figure:
+def flatten_diagram(image, *, max_values: int = 12, highlight: Sequence[tuple[int, int]] = ()) -> Figure:
     """An image with its pixel values, and the same values as the 1-D vector a dense layer sees.
 
     Args:
         image: a small 2-D array (H, W), e.g. 6x6; each cell is annotated with its value.
         max_values: how many leading entries of the flattened vector to draw.
+        highlight: (row, col) pixels framed in red in both panels, e.g. two vertical neighbours.
     """
+    from matplotlib.patches import Rectangle
+
     img = _array(image, "image", (2,))
     if img.shape[0] > 12 or img.shape[1] > 12:
         raise ValueError(f"image must be at most 12x12 so its numbers stay readable, got {img.shape}")
     max_values = _positive_int(max_values, "max_values")
+    marks = [tuple(int(v) for v in p) for p in highlight]
+    for p in marks:
+        if len(p) != 2 or not (0 <= p[0] < img.shape[0] and 0 <= p[1] < img.shape[1]):
+            raise ValueError(f"highlight must hold (row, col) pixels inside the image {img.shape}, got {p}")
     flat = img.reshape(-1)
-    fig = plt.figure(figsize=(9, 3.2))
-    gs = fig.add_gridspec(1, 2, width_ratios=[1, 2.4])
+    n = min(max_values, flat.size)
+    h, w = img.shape
+    cell_img = min(0.3, 2.4 / max(h, w))
+    avail = COLUMN_WIDTH_IN - cell_img * w - 0.5
+    cell_vec = min(0.45, avail / n)
+    fig = _blank(COLUMN_WIDTH_IN, max(cell_img * h + 0.6, 2.2))
+    gs = fig.add_gridspec(1, 2, width_ratios=[cell_img * w, cell_vec * n], wspace=0.08)
     ax = fig.add_subplot(gs[0])
-    ax.imshow(img, cmap="Greys", vmin=float(img.min()), vmax=float(img.max()) or 1.0)
+    lo, hi = float(img.min()), float(img.max())
+    ax.imshow(img, cmap="Greys", vmin=lo, vmax=hi if hi > lo else lo + 1)
     for (i, j), v in np.ndenumerate(img):
-        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=7,
-                color="white" if v > (img.max() + img.min()) / 2 else "black")
+        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=MIN_FONT_PT,
+                color="white" if v > (hi + lo) / 2 else "black")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"image {img.shape[0]}x{img.shape[1]}")
+    ax.set_title(f"image {h}x{w}")
     ax2 = fig.add_subplot(gs[1])
-    n = min(max_values, flat.size)
-    ax2.imshow(flat[None, :n], cmap="Greys", vmin=float(img.min()), vmax=float(img.max()) or 1.0)
+    ax2.imshow(flat[None, :n], cmap="Greys", vmin=lo, vmax=hi if hi > lo else lo + 1)
     for k in range(n):
-        ax2.text(k, 0, f"{flat[k]:g}", ha="center", va="center", fontsize=7,
-                 color="white" if flat[k] > (img.max() + img.min()) / 2 else "black")
-        r, c = divmod(k, img.shape[1])
-        ax2.text(k, 0.75, f"({r},{c})", ha="center", va="top", fontsize=6, color="C3")
-    ax2.set_yticks([])
-    ax2.set_xticks([])
-    ax2.set_title(f"flattened: {flat.size} values in a row (first {n} shown, with their (row, col))")
-    fig.tight_layout()
-    return fig
+        ax2.text(k, 0, f"{flat[k]:g}", ha="center", va="center", fontsize=MIN_FONT_PT,
+                 color="white" if flat[k] > (hi + lo) / 2 else "black")
+        r, c = divmod(k, w)
+        ax2.text(k, 0.62, f"({r},{c})", ha="center", va="top", fontsize=MIN_FONT_PT, rotation=90,
+                 color="C3" if (r, c) in marks else "0.35")
+    for r, c in marks:
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="C3", lw=2))
+        k = r * w + c
+        if k < n:
+            ax2.add_patch(Rectangle((k - 0.5, -0.5), 1, 1, fill=False, edgecolor="C3", lw=2))
+    ax2.set_ylim(2.0, -0.5)
+    ax2.axis("off")
+    ax2.set_title(f"flattened: {flat.size} values in a row\n(first {n} shown, with their (row, col))",
+                  fontsize=10)
+    fig.subplots_adjust(left=0.02, right=0.99, top=0.86, bottom=0.03)
+    return check_legible(fig)
 
 
 def matrices(arrays: Mapping[str, Any], *, cmap: str = "Blues", title: str | None = None) -> Figure:
@@ -189,32 +251,35 @@ def matrices(arrays: Mapping[str, Any], *, cmap: str = "Blues", title: str | Non
     mats = {k: _small_matrix(v, f"arrays[{k!r}]") for k, v in arrays.items()}
     widths = [max(m.shape[1], 2) for m in mats.values()]
     height = max(m.shape[0] for m in mats.values())
-    fig, axes = plt.subplots(1, len(mats), figsize=(0.42 * sum(widths) + 0.6 * len(mats), 0.42 * height + 0.9),
-                             squeeze=False, gridspec_kw={"width_ratios": widths})
+    fig, axes = _figure(0.42 * sum(widths) + 0.6 * len(mats), 0.42 * height + 0.9 + (0.3 if title else 0),
+                        ncols=len(mats), squeeze=False, gridspec_kw={"width_ratios": widths})
     for ax, width, (name, m) in zip(axes.flat, widths, mats.items()):
-        _cells(ax, m, cmap=cmap, title=name, box=(width, height))
+        _cells(ax, m, cmap=cmap, title=name, box=(width, height), fontsize=MIN_FONT_PT)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def channels(image, *, title: str | None = None) -> Figure:
     """A colour photo, its red, green and blue channels, and the one-channel grayscale version.
 
     Each channel is drawn from black (0) to its pure colour (1), so bright means "a lot of it".
+    The five panels share one row of the column; the size is stated once, above them.
 
     Args:
         image: (H, W, 3), uint8 or float in [0, 1].
+        title: figure title (default: the image size).
     """
     img = _array(image, "image", (3,))
     if img.shape[-1] != 3:
         raise ValueError(f"image must have 3 channels (H, W, 3), got shape {img.shape}")
     f = img.astype(np.float32) / (255.0 if img.dtype.kind in "ui" else 1.0)
     gray = f @ np.array([0.2989, 0.5870, 0.1140], np.float32)  # ITU-R 601 luma, as tf.image.rgb_to_grayscale
-    fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
+    panel = COLUMN_WIDTH_IN / 5
+    fig, axes = _figure(COLUMN_WIDTH_IN, panel * img.shape[0] / img.shape[1] + 0.75, ncols=5)
     _show(axes[0], f)
-    axes[0].set_title(f"RGB photo {img.shape[0]}x{img.shape[1]}x3", fontsize=9)
+    axes[0].set_title("RGB: 3 channels", fontsize=MIN_FONT_PT)
     from matplotlib.colors import LinearSegmentedColormap
 
     for c, (name, colour) in enumerate((("R", "red"), ("G", "lime"), ("B", "blue"))):
@@ -223,17 +288,19 @@ def channels(image, *, title: str | None = None) -> Figure:
         axes[c + 1].imshow(f[..., c], cmap=cmap, vmin=0, vmax=1)
         axes[c + 1].set_xticks([])
         axes[c + 1].set_yticks([])
-        axes[c + 1].set_title(f"channel {c} ({name}) {img.shape[0]}x{img.shape[1]}", fontsize=9)
+        axes[c + 1].set_title(f"channel {c}: {name}", fontsize=MIN_FONT_PT)
     _show(axes[4], gray)
-    axes[4].set_title(f"grayscale: 1 channel {img.shape[0]}x{img.shape[1]}x1", fontsize=9)
-    if title:
-        fig.suptitle(title)
+    axes[4].set_title("grayscale: 1", fontsize=MIN_FONT_PT)
+    fig.suptitle(title or f"a {img.shape[0]}x{img.shape[1]} photo, channel by channel", fontsize=10)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def filter_responses(image, kernels: Mapping[str, Any], responses: Mapping[str, Any]) -> Figure:
     """Hand-made kernels (with their numbers) above what each one makes of the same image.
+
+    The input is drawn first, under a legend of the two rows; kernels of up to 3x3 keep their
+    numbers at :data:`MIN_FONT_PT` when five of them share the column.
 
     Args:
         image: the input (H, W), shown first.
@@ -246,21 +313,27 @@ def filter_responses(image, kernels: Mapping[str, Any], responses: Mapping[str, 
     if not isinstance(responses, Mapping) or set(responses) != set(kernels):
         raise ValueError(f"responses must map the same names as kernels ({', '.join(kernels)})")
     n = len(kernels)
-    fig = plt.figure(figsize=(2.3 * (n + 1), 4.6))
-    gs = fig.add_gridspec(2, n + 1, height_ratios=[1, 2])
+    panel = min(1.6, COLUMN_WIDTH_IN / (n + 1))
+    fig = _blank(panel * (n + 1), panel * 2 + 0.55)
+    gs = fig.add_gridspec(2, n + 1, height_ratios=[1, 1])
+    ax = fig.add_subplot(gs[0, 0])
+    ax.axis("off")
+    ax.text(0.5, 0.5, "top: the\nkernel\n\nbottom:\nits response", ha="center", va="center",
+            fontsize=MIN_FONT_PT, transform=ax.transAxes)
     ax = fig.add_subplot(gs[1, 0])
     _show(ax, img)
-    ax.set_title("input", fontsize=9)
+    ax.set_title("input", fontsize=MIN_FONT_PT)
     for k, name in enumerate(kernels):
-        _cells(fig.add_subplot(gs[0, k + 1]), _small_matrix(kernels[name], f"kernels[{name!r}]", 7),
-               cmap="Oranges", title=name, fontsize=7)
+        kern = _small_matrix(kernels[name], f"kernels[{name!r}]", 7)
+        _cells(fig.add_subplot(gs[0, k + 1]), kern, cmap="Oranges", title=name,
+               fontsize=MIN_FONT_PT, box=(3.2, 3.2))
         r = _array(responses[name], f"responses[{name!r}]", (2,))
         ax = fig.add_subplot(gs[1, k + 1])
         ax.imshow(r, cmap="gray", interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    return fig
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.01, wspace=0.08, hspace=0.25)
+    return check_legible(fig)
 
 
 def _hbars(names: Sequence[str], vals: np.ndarray, *, xlabel: str, log: bool, title: str | None,
