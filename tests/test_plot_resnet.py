@@ -36,6 +36,42 @@ def test_block_diagram_panels_and_merge_nodes():
     assert "+" not in texts[0] and "+" in texts[1] and "×" in texts[2]
 
 
+def _content_fraction(fig):
+    """Width and height of the drawn content (tight bounding box) over the figure's."""
+    fig.canvas.draw()
+    tight = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+    w, h = fig.get_size_inches()
+    return tight.width / w, tight.height / h
+
+
+def _assert_legend_outside(fig):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        # the legend lies entirely below the axes' data area
+        assert legend.get_window_extent(renderer).y1 <= ax.get_window_extent(renderer).y0
+
+
+@pytest.mark.parametrize("panels", [
+    {"plain block": {"boxes": ["3x3 conv", "BN", "ReLU", "3x3 conv", "BN", "ReLU"], "output": "H(x)"},
+     "residual block": {"boxes": ["3x3 conv", "BN", "ReLU", "3x3 conv", "BN"], "shortcut": "identity x",
+                        "after": "ReLU", "output": "F(x) + x"}},
+    {"SE block": {"boxes": ["global avg pool 1x1xC", "FC  1x1xC/r", "ReLU", "FC  1x1xC", "sigmoid"],
+                  "input": "U", "shortcut": "U: HxWxC", "merge": "x", "output": "scaled HxWxC"}},
+])
+def test_block_diagram_legible_without_blank_margins(panels):
+    fig = plot.block_diagram(panels, title="t")
+    assert fig.get_figwidth() <= plot.COLUMN_WIDTH_IN and fig.dpi == plot.DPI
+    assert min(t.get_fontsize() for ax in fig.axes for t in ax.texts) >= plot.MIN_FONT_PT
+    fw, fh = _content_fraction(fig)
+    assert fw > 0.85 and fh > 0.85, (fw, fh)
+    # one panel is not stretched to the column: the figure is as wide as its content needs
+    if len(panels) == 1:
+        assert fig.get_figwidth() < 0.5 * plot.COLUMN_WIDTH_IN
+
+
 @pytest.mark.parametrize("panels,match", [
     ({}, "non-empty mapping"),
     ({"a": {"shortcut": "x"}}, "'boxes'"),
@@ -53,6 +89,10 @@ def test_training_curves_draw_mean_and_seeds():
     assert len(fig.axes) == 2
     assert len(fig.axes[0].lines) == 3  # two seeds and their mean
     np.testing.assert_allclose(fig.axes[0].lines[-1].get_ydata(), 10.0)
+    assert fig.get_figwidth() <= plot.COLUMN_WIDTH_IN
+    _assert_legend_outside(fig)
+    # the same position in each panel gets the same colour (shallow vs deep)
+    assert fig.axes[0].lines[-1].get_color() == fig.axes[1].lines[-1].get_color()
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -74,6 +114,8 @@ def test_training_curves_length_mismatch():
 def test_layer_profiles():
     fig = plot.layer_profiles({"a": {"l1": 1.0, "l2": 0.1}, "b": [1.0, 2.0, 3.0]}, ylabel="norm")
     assert len(fig.axes[0].lines) == 2
+    assert fig.get_figwidth() <= plot.COLUMN_WIDTH_IN
+    _assert_legend_outside(fig)
     with pytest.raises(ValueError, match="values <= 0"):
         plot.layer_profiles({"a": [1.0, 0.0]}, ylabel="norm")
     with pytest.raises(ValueError, match="non-empty mapping"):

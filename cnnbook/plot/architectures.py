@@ -209,6 +209,9 @@ def _box_colour(label: str) -> str:
 def block_diagram(panels: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> Figure:
     """Side-by-side flow diagrams of network blocks, input at the bottom (He et al.'s style).
 
+    The figure is drawn at the size it is shown (one data unit is one inch), as wide as its
+    panels need and no wider, so the diagram has no empty margins around it.
+
     Args:
         panels: ``{panel title: spec}``. A spec is a mapping with ``boxes`` (the layers of the
             branch, bottom to top, e.g. ``["3x3 conv", "BN", "ReLU"]``) and optionally
@@ -236,50 +239,70 @@ def block_diagram(panels: Mapping[str, Mapping[str, Any]], *, title: str | None 
         if spec.get("merge", "+") not in ("+", "x"):
             raise ValueError(f"panels[{name!r}]['merge'] must be '+' or 'x', got {spec.get('merge')!r}")
         specs.append((str(name), [str(b) for b in boxes], spec))
-    height = max(len(b) + (2 if s.get("shortcut") else 0) + (1 if s.get("after") else 0) for _, b, s in specs)
-    fig, axes = plt.subplots(1, len(specs), figsize=(2.6 * len(specs), 0.62 * height + 1.4), squeeze=False)
-    bw, bh, step = 1.9, 0.42, 0.62
-    for ax, (name, boxes, spec) in zip(axes[0], specs):
-        y = 0.0
-        ax.text(0, y - 0.1, spec.get("input", "x"), ha="center", va="top", fontsize=10, style="italic")
-        prev = y
+    # Geometry in inches: 9 pt text is about 0.075 in per character.
+    char_in, bh, step, r = 0.075, 0.3, 0.48, 0.12
+    longest = max(len(s) for _, boxes, spec in specs for s in boxes + [str(spec.get("after") or "")])
+    bw = max(1.2, char_in * longest + 0.3)
+    left, right = bw / 2 + 0.15, bw / 2 + 0.6  # room for the shortcut and its label
+    widths = [max(left + right, char_in * len(name) * 10 / 9 + 0.2) for name, _, _ in specs]
+
+    def top_of(boxes, spec):
+        y = step * len(boxes) + bh / 2
+        y += step if spec.get("shortcut") else 0.0
+        y += step if spec.get("after") else 0.0
+        return y + 0.25 + 0.22  # output arrow and text
+
+    top = max(top_of(b, s) for _, b, s in specs)
+    panel_h = top + 0.25 + 0.36  # input text below, panel title above
+    title_h = 0.35 if title else 0.0
+    fig, axes = _figure(sum(widths) + 0.1, panel_h + title_h, nrows=1, ncols=len(specs), squeeze=False,
+                        gridspec_kw={"width_ratios": widths})
+    fig.subplots_adjust(left=0.05 / fig.get_figwidth(), right=1 - 0.05 / fig.get_figwidth(), bottom=0,
+                        top=1 - title_h / fig.get_figheight(), wspace=0)
+
+    def arrow(y0, y1, x0=0.0, x1=0.0):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="->", mutation_scale=9, lw=0.8))
+
+    def box(y, label):
+        ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
+                               lw=0.8))
+        ax.text(0, y, label, ha="center", va="center", fontsize=MIN_FONT_PT)
+
+    for ax, w, (name, boxes, spec) in zip(axes[0], widths, specs):
+        ax.text(0, -0.05, spec.get("input", "x"), ha="center", va="top", fontsize=10, style="italic")
+        y, prev = 0.0, 0.0
         for label in boxes:
             y += step
-            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
-            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
-                                   lw=0.8))
-            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            arrow(prev, y - bh / 2)
+            box(y, label)
             prev = y + bh / 2
         shortcut = spec.get("shortcut")
         if shortcut:
             y += step
-            ax.add_patch(FancyArrowPatch((0, prev), (0, y - 0.13), arrowstyle="->", mutation_scale=9, lw=0.8))
-            ax.add_patch(plt.Circle((0, y), 0.13, facecolor="white", edgecolor="black", lw=0.8))
+            arrow(prev, y - r)
+            ax.add_patch(plt.Circle((0, y), r, facecolor="white", edgecolor="black", lw=0.8))
             ax.text(0, y, "+" if spec.get("merge", "+") == "+" else "×", ha="center", va="center", fontsize=10)
-            side = bw / 2 + 0.35
+            side = bw / 2 + 0.25
             ax.plot([0.05, side, side], [0.0, 0.0, y], color="black", lw=0.8)
-            ax.add_patch(FancyArrowPatch((side, y), (0.13, y), arrowstyle="->", mutation_scale=9, lw=0.8))
-            ax.text(side + 0.06, y / 2, str(shortcut), ha="left", va="center", fontsize=8, rotation=90)
-            prev = y + 0.13
+            arrow(y, y, side, r)
+            ax.text(side + 0.06, y / 2, str(shortcut), ha="left", va="center", fontsize=MIN_FONT_PT,
+                    rotation=90)
+            prev = y + r
         if spec.get("after"):
             y += step
-            label = str(spec["after"])
-            ax.add_patch(FancyArrowPatch((0, prev), (0, y - bh / 2), arrowstyle="->", mutation_scale=9, lw=0.8))
-            ax.add_patch(Rectangle((-bw / 2, y - bh / 2), bw, bh, facecolor=_box_colour(label), edgecolor="black",
-                                   lw=0.8))
-            ax.text(0, y, label, ha="center", va="center", fontsize=8)
+            arrow(prev, y - bh / 2)
+            box(y, str(spec["after"]))
             prev = y + bh / 2
-        ax.add_patch(FancyArrowPatch((0, prev), (0, prev + 0.35), arrowstyle="->", mutation_scale=9, lw=0.8))
-        ax.text(0, prev + 0.4, spec.get("output", ""), ha="center", va="bottom", fontsize=9, style="italic")
-        ax.set_xlim(-1.5, 1.8)
-        ax.set_ylim(-0.5, step * (height + 1) + 0.3)
-        ax.set_aspect("equal")
+        arrow(prev, prev + 0.25)
+        ax.text(0, prev + 0.27, spec.get("output", ""), ha="center", va="bottom", fontsize=10, style="italic")
+        ax.text(0, top + 0.3, name, ha="center", va="top", fontsize=10, fontweight="bold")
+        centre = (right - left) / 2
+        ax.set_xlim(centre - w / 2, centre + w / 2)
+        ax.set_ylim(-0.25, top + 0.36)
         ax.axis("off")
-        ax.set_title(name, fontsize=10)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+        fig.suptitle(title, y=1 - 0.05 / fig.get_figheight(), va="top")
+    return check_legible(fig)
 
 
 def excitation_profiles(stages: Mapping[str, Any], *, class_names: Sequence[str] | None = None,
