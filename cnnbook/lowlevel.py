@@ -94,19 +94,21 @@ class LowLevelCNN(tf.Module):
         self._rng = tf.random.Generator.from_seed(seed)
 
     def features(self, x: tf.Tensor) -> list[tf.Tensor]:
-        """The feature maps after each ReLU and each pool: [relu1, pool1, relu2, pool2]."""
-        r1 = tf.nn.relu(tf.nn.conv2d(x, self.w1, strides=1, padding=self.padding) + self.b1)
+        """The feature maps after each ReLU and pool: [relu1, pool1, relu2, pool2]."""
+        pad = self.padding
+        r1 = tf.nn.relu(tf.nn.conv2d(x, self.w1, strides=1, padding=pad) + self.b1)
         p1 = tf.nn.max_pool2d(r1, ksize=2, strides=2, padding="VALID")
-        r2 = tf.nn.relu(tf.nn.conv2d(p1, self.w2, strides=1, padding=self.padding) + self.b2)
+        r2 = tf.nn.relu(tf.nn.conv2d(p1, self.w2, strides=1, padding=pad) + self.b2)
         p2 = tf.nn.max_pool2d(r2, ksize=2, strides=2, padding="VALID")
         return [r1, p1, r2, p2]
 
     def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """Logits (batch, classes) for images (batch, H, W, C); dropout only when ``training``."""
+        """Logits (batch, classes) of images (batch, H, W, C); dropout if ``training``."""
         flat = tf.reshape(self.features(x)[-1], [tf.shape(x)[0], -1])
         if training and self.dropout > 0:
             seed = self._rng.make_seeds(1)[:, 0]
-            flat = tf.nn.experimental.stateless_dropout(flat, rate=self.dropout, seed=seed)
+            flat = tf.nn.experimental.stateless_dropout(
+                flat, rate=self.dropout, seed=seed)
         return tf.matmul(flat, self.w3) + self.b3
 
     @tf.function
@@ -125,19 +127,22 @@ class LowLevelCNN(tf.Module):
 
 
 def make_train_step(model: LowLevelCNN, optimizer):
-    """A compiled training step: forward pass, loss, gradients with ``tf.GradientTape``, update.
+    """A compiled training step: forward pass, loss, ``tf.GradientTape``, update.
 
     Returns:
         A ``tf.function`` ``step(x, y) -> (loss, accuracy)`` over one batch.
     """
-    if not optimizer.built:  # create Adam's moment variables now, not during the first trace
+    # create Adam's moment variables now, not during the first trace
+    if not optimizer.built:
         optimizer.build(model.weights)
 
     @tf.function
     def step(x, y):
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=y, logits=logits))
         grads = tape.gradient(loss, model.weights)
         optimizer.apply_gradients(zip(grads, model.weights))
         correct = tf.equal(tf.argmax(logits, axis=1, output_type=y.dtype), y)
