@@ -86,3 +86,79 @@ def test_bars_architecture_tuning_flatten():
     assert "9 values" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="image must be at most 12x12"):
         plot.flatten_diagram(np.zeros((20, 20)))
+
+
+# --- the legibility rule (issue 12): every figure of chapters 1-2 fits the column, 9 pt text ---
+
+_RNG = np.random.default_rng(0)
+_MNIST_STAGES = [("input", "input\n28x28x1"), ("conv", "conv1\n26x26x32"), ("pool", "pool1\n13x13x32"),
+                 ("conv", "conv2\n11x11x64"), ("pool", "pool2\n5x5x64"), ("flatten", "flatten\n1600"),
+                 ("other", "dropout\n1600"), ("dense", "predictions\n10"), ("softmax", "softmax\n10 classes")]
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plot.image_grid(_RNG.random((16, 32, 32, 1)), np.arange(16) % 4,
+                            class_names=["circle", "square", "triangle", "cross"]),
+    lambda: plot.image_grid(_RNG.random((20, 8, 8)), ncols=20),
+    lambda: plot.filters(_RNG.normal(size=(3, 3, 1, 16)), ncols=16, title="layer-1 filters (3x3)"),
+    lambda: plot.filters(_RNG.normal(size=(5, 5, 3, 8))),
+    lambda: plot.feature_maps(_RNG.random((1, 128, 192, 16)), max_maps=7, ncols=4,
+                              image=_RNG.random((128, 192)), title="conv1"),
+    lambda: plot.feature_maps(_RNG.random((64, 64, 2)), max_maps=2, ncols=2,
+                              titles=["map 0: bright on the left", "map 1: dark on the left"]),
+    lambda: plot.tuning_curve(np.arange(0, 180, 22.5), _RNG.random(8), stimuli=_RNG.random((8, 21, 21)),
+                              title="a model simple cell: response vs bar orientation"),
+    lambda: plot.tuning_curve([0, 45, 90], [0.0, 1.0, 0.5]),
+    lambda: plot.flatten_diagram(_RNG.integers(0, 9, (7, 7)), max_values=16, highlight=[(0, 0), (1, 0)]),
+    lambda: plot.flatten_diagram(_RNG.integers(0, 9, (12, 12)), max_values=30),
+    lambda: plot.matrices({"kernel": np.ones((3, 3)), "x": np.arange(25).reshape(5, 5)}, title="t"),
+    lambda: plot.channels(_RNG.integers(0, 255, (400, 600, 3), dtype=np.uint8)),
+    lambda: plot.filter_responses(_RNG.random((64, 64)), {k: np.full((3, 3), 1 / 9) for k in "abcde"},
+                                  {k: _RNG.random((64, 64)) for k in "abcde"}),
+    lambda: plot.architecture(_MNIST_STAGES, title="the classic Keras MNIST CNN (34,826 parameters)"),
+    lambda: plot.architecture(_MNIST_STAGES[:4], max_per_row=2),
+    lambda: plot.architecture([("input", "in")] + [("conv", f"conv {i}\n3x3, 64\n224x224x64")
+                                                   for i in range(20)]),
+], ids=["image_grid", "image_grid_20", "filters_16", "filters_rgb", "feature_maps_image",
+        "feature_maps_titles", "tuning_curve", "tuning_curve_plain", "flatten", "flatten_12",
+        "matrices", "channels", "filter_responses", "architecture", "architecture_rows",
+        "architecture_long"])
+def test_intro_figures_are_legible(draw):
+    fig = draw()
+    assert isinstance(fig, Figure)
+    assert fig.get_figwidth() <= plot.COLUMN_WIDTH_IN + 1e-9
+    assert plot.check_legible(fig) is fig
+
+
+def test_architecture_wraps_rows_inside_the_column_and_keeps_label_order():
+    fig = plot.architecture(_MNIST_STAGES)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[:len(_MNIST_STAGES)] == [label for _, label in _MNIST_STAGES]
+    # the dropout box joins the classification part: one brace label per part and row
+    assert [t for t in texts[len(_MNIST_STAGES):] if t] == ["feature extraction", "classification"]
+    boxes = [p for p in fig.axes[0].patches if type(p).__name__ == "Rectangle"]
+    assert len({round(b.get_y(), 3) for b in boxes}) == 2  # two rows
+    with pytest.raises(ValueError, match="max_per_row must be a positive int"):
+        plot.architecture(_MNIST_STAGES, max_per_row=0)
+
+
+def test_feature_maps_and_flatten_new_options():
+    fig = plot.feature_maps(np.ones((1, 8, 8, 3)), image=np.zeros((16, 16)), titles=["a", "b", "c"])
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["input", "a", "b", "c"]
+    with pytest.raises(ValueError, match=r"titles must have one entry per drawn map \(3\), got 1"):
+        plot.feature_maps(np.ones((8, 8, 3)), titles=["a"])
+    fig = plot.flatten_diagram(np.arange(49).reshape(7, 7), max_values=16, highlight=[(0, 0), (1, 0)])
+    red = [t.get_text() for t in fig.axes[1].texts if t.get_color() == "C3"]
+    assert red == ["(0,0)", "(1,0)"]
+    with pytest.raises(ValueError, match="highlight must hold"):
+        plot.flatten_diagram(np.zeros((3, 3)), highlight=[(5, 0)])
+
+
+def test_check_legible_rejects_small_text_and_wide_figures():
+    fig, ax = plt.subplots(figsize=(9, 3))
+    with pytest.raises(ValueError, match="wide"):
+        plot.check_legible(fig)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.text(0, 0, "tiny", fontsize=6)
+    with pytest.raises(ValueError, match="text below"):
+        plot.check_legible(fig)

@@ -17,6 +17,10 @@ __all__ = ['convolution_1d', 'conv_steps', 'conv_animation', 'animation_html', '
 def convolution_1d(t, f, g, shifts: Sequence[float], *, labels: tuple[str, str] = ("f", "g")) -> Figure:
     """The convolution (f * g)(s) = integral of f(tau) g(s - tau) d tau, drawn as a sliding product.
 
+    One small panel per shift (the flipped, shifted g over f, the product shaded) and a last
+    panel with the whole curve (f * g)(s), the drawn shifts marked; two panels per row, the
+    legend below.
+
     Args:
         t: sample points (uniform grid).
         f, g: the two functions sampled on ``t``.
@@ -32,25 +36,31 @@ def convolution_1d(t, f, g, shifts: Sequence[float], *, labels: tuple[str, str] 
     dt = float(t[1] - t[0])
     conv = np.convolve(f, g, mode="full") * dt
     s_axis = 2 * t[0] + dt * np.arange(len(conv))
-    fig, axes = plt.subplots(1, len(shifts) + 1, figsize=(3.2 * (len(shifts) + 1), 2.8), squeeze=False)
+    panels = len(shifts) + 1
+    ncols = min(2, panels)
+    nrows = -(-panels // ncols)
+    fig, axes = _figure(COLUMN_WIDTH_IN, 2.1 * nrows + 0.3, nrows=nrows, ncols=ncols, squeeze=False)
     fa, ga = labels
     for ax, s in zip(axes.flat, shifts):
         g_shift = np.interp(s - t, t, g, left=0.0, right=0.0)
         ax.plot(t, f, label=f"{fa}(τ)")
-        ax.plot(t, g_shift, label=f"{ga}({s:g} − τ)")
-        ax.fill_between(t, 0, f * g_shift, color="C2", alpha=0.4, label="product")
-        ax.set_title(f"s = {s:g}: area = {np.sum(f * g_shift) * dt:.2f}", fontsize=9)
+        ax.plot(t, g_shift, label=f"{ga}(s − τ)")
+        ax.fill_between(t, 0, f * g_shift, color="C2", alpha=0.4, label=f"product {fa}·{ga}")
+        ax.set_title(f"s = {s:g}: area = {np.sum(f * g_shift) * dt:.2f}")
         ax.set_xlabel("τ")
-    axes.flat[0].legend(fontsize=7)
-    ax = axes.flat[-1]
+    ax = axes.flat[len(shifts)]
     ax.plot(s_axis, conv, color="C3")
     for s in shifts:
         ax.plot([s], [np.interp(s, s_axis, conv)], "o", color="C3")
     ax.set_xlim(t[0], t[-1])
-    ax.set_title(f"({fa} ∗ {ga})(s)", fontsize=9)
+    ax.set_title(f"({fa} ∗ {ga})(s): the areas, for every s")
     ax.set_xlabel("s")
-    fig.tight_layout()
-    return fig
+    for extra in list(axes.flat)[panels:]:
+        extra.axis("off")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.3 / (2.1 * nrows + 0.3), 1, 1))
+    return check_legible(fig)
 
 
 def _conv_setup(x, w, stride, padding):
@@ -68,33 +78,59 @@ def _conv_setup(x, w, stride, padding):
     return xp, w, stride, padding, y
 
 
+def _formula(xp, w, stride, y, step: int) -> str:
+    """The sum of products that makes output position ``step``, one kernel row per line."""
+    kh, kw = w.shape
+    i, j = divmod(step, y.shape[1])
+    patch = xp[i * stride:i * stride + kh, j * stride:j * stride + kw]
+
+    def term(a, b):
+        b = _fmt_value(b)
+        return f"{_fmt_value(a)}·{'(' + b + ')' if b.startswith('-') else b}"
+
+    lines = [" + ".join(term(a, b) for a, b in zip(patch[u], w[u])) for u in range(kh)]
+    return f"y[{i},{j}] =\n" + " +\n".join(lines) + f"\n= {_fmt_value(y[i, j])}"
+
+
 def _conv_row(axes, xp, w, stride, padding, y, step: int) -> None:
-    """Draw input-with-window, kernel and output-so-far for output position ``step``."""
+    """Draw input-with-window, kernel (with the sum of products under it) and output so far."""
     kh, kw = w.shape
     i, j = divmod(step, y.shape[1])
     r, c = i * stride, j * stride
-    patch = xp[r:r + kh, c:c + kw]
-    lines = [" + ".join(f"{_fmt_value(a)}·{_fmt_value(b)}" for a, b in zip(patch[u], w[u])) for u in range(kh)]
-    formula = f"y[{i},{j}] =\n" + " +\n".join(lines) + f"\n= {_fmt_value(y[i, j])}"
+    formula = _formula(xp, w, stride, y, step)
     shown = np.zeros(y.shape, dtype=bool)
     shown.flat[: step + 1] = True
     for ax in axes:
         ax.clear()
-    box_h = max(xp.shape[0], kh + 5)  # one data unit = one cell in every panel
-    _cells(axes[0], xp, pad=padding, window=(r, c, kh, kw), box=(xp.shape[1], box_h),
+    box_h = _conv_box_h(xp, w)  # one data unit = one cell in every panel
+    _cells(axes[0], xp, pad=padding, window=(r, c, kh, kw), box=(xp.shape[1], box_h), fontsize=MIN_FONT_PT,
            title=f"input{' + zero padding ' + str(padding) if padding else ''}, stride {stride}")
-    _cells(axes[1], w, cmap="Oranges", title="kernel", box=(max(kw + 4, 7), box_h))
-    axes[1].text(kw / 2, kh + 0.3, formula, ha="center", va="top", fontsize=7, linespacing=1.3)
+    _cells(axes[1], w, cmap="Oranges", title="kernel", box=(_conv_kernel_w(xp, w, stride, y), box_h), fontsize=MIN_FONT_PT)
+    axes[1].text(kw / 2, kh + 0.25, formula, ha="center", va="top", fontsize=MIN_FONT_PT, linespacing=1.2)
     _cells(axes[2], y, shown=shown, window=(i, j, 1, 1), cmap="Greens", box=(max(y.shape[1], 3), box_h),
-           title=f"feature map {y.shape[0]}x{y.shape[1]}")
+           title=f"feature map {y.shape[0]}x{y.shape[1]}", fontsize=MIN_FONT_PT)
 
 
-def _conv_figure(xp, w, y, rows: int):
-    cell = 0.36
-    width = cell * (xp.shape[1] + max(w.shape[1] + 4, 7) + max(y.shape[1], 3)) + 1.0
-    height = (cell * max(xp.shape[0], w.shape[0] + 5) + 0.45) * rows
-    return plt.subplots(rows, 3, figsize=(width, height), squeeze=False,
-                        gridspec_kw={"width_ratios": [xp.shape[1], max(w.shape[1] + 4, 7), max(y.shape[1], 3)]})
+_CELL_IN = 0.34  # one grid cell of the step-by-step figures, in inches (holds "-1" or "0.11" at 9 pt)
+
+
+def _conv_kernel_w(xp, w, stride, y) -> float:
+    """Width, in cells, of the kernel column: room for the longest line of any step's sum."""
+    longest = max(len(line) for step in range(y.size)
+                  for line in _formula(xp, w, stride, y, step).splitlines())
+    return max(w.shape[1] + 1.0, longest * 0.075 / _CELL_IN + 0.3)
+
+
+def _conv_box_h(xp, w) -> float:
+    """Height, in cells, of one row: the input, or the kernel plus its (kh + 2)-line sum."""
+    return max(xp.shape[0], w.shape[0] + 0.25 + 0.5 * (w.shape[0] + 2) + 0.2)
+
+
+def _conv_figure(xp, w, y, rows: int, stride: int = 1):
+    ratios = [xp.shape[1], _conv_kernel_w(xp, w, stride, y), max(y.shape[1], 3)]
+    width = _CELL_IN * sum(ratios) + 0.9
+    height = (_CELL_IN * _conv_box_h(xp, w) + 0.4) * rows
+    return _figure(width, height, nrows=rows, ncols=3, squeeze=False, gridspec_kw={"width_ratios": ratios})
 
 
 def conv_steps(x, w, *, stride: int = 1, padding: int = 0, steps: Sequence[int] = (0, 1, 2)) -> Figure:
@@ -119,11 +155,11 @@ def conv_steps(x, w, *, stride: int = 1, padding: int = 0, steps: Sequence[int] 
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not -n <= s < n:
             raise ValueError(f"steps must hold ints in [-{n}, {n}) (the output has {n} positions), got {s!r}")
         idx.append(int(s) % n)
-    fig, axes = _conv_figure(xp, w, y, len(idx))
+    fig, axes = _conv_figure(xp, w, y, len(idx), stride)
     for row, s in zip(axes, idx):
         _conv_row(row, xp, w, stride, padding, y, s)
-    fig.tight_layout()
-    return fig
+    fig.tight_layout(h_pad=0.6)
+    return check_legible(fig)
 
 
 def conv_animation(x, w, *, stride: int = 1, padding: int = 0, interval: int = 700):
@@ -144,7 +180,7 @@ def conv_animation(x, w, *, stride: int = 1, padding: int = 0, interval: int = 7
 
     xp, w, stride, padding, y = _conv_setup(x, w, stride, padding)
     interval = _positive_int(interval, "interval")
-    fig, axes = _conv_figure(xp, w, y, 1)
+    fig, axes = _conv_figure(xp, w, y, 1, stride)
     axes = axes[0]
     fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.02, wspace=0.15)
 
@@ -152,6 +188,8 @@ def conv_animation(x, w, *, stride: int = 1, padding: int = 0, interval: int = 7
         _conv_row(axes, xp, w, stride, padding, y, step)
         return list(axes)
 
+    draw(0)
+    check_legible(fig)
     anim = FuncAnimation(fig, draw, frames=y.size, interval=interval, blit=False)
     plt.close(fig)
     return anim
@@ -205,8 +243,9 @@ def padding_diagram(x, *, pad: int = 1, kernel: int = 3) -> Figure:
     pad = _positive_int(pad, "pad")
     kernel = _positive_int(kernel, "kernel")
     xp = np.pad(x, pad)
-    fig, axes = plt.subplots(1, 2, figsize=(0.4 * (x.shape[1] + xp.shape[1]) + 1.5, 0.4 * xp.shape[0] + 1.0),
-                             gridspec_kw={"width_ratios": [x.shape[1], xp.shape[1]]})
+    cell = 0.34
+    fig, axes = _figure(cell * (x.shape[1] + xp.shape[1]) + 0.6, cell * xp.shape[0] + 0.75, ncols=2,
+                        gridspec_kw={"width_ratios": [x.shape[1], xp.shape[1]]})
     h, w = x.shape
 
     def caption(p):
@@ -215,11 +254,11 @@ def padding_diagram(x, *, pad: int = 1, kernel: int = 3) -> Figure:
         except ValueError:
             return f"{kernel}x{kernel} kernel does not fit"
 
-    fs = max(5.0, 11.0 - 0.5 * max(xp.shape))
-    _cells(axes[0], x, box=(w, xp.shape[0]), fontsize=fs, title=f"input {h}x{w}\n{caption(0)}")
-    _cells(axes[1], xp, pad=pad, box=xp.shape[::-1], fontsize=fs, title=f"zero padding {pad}: {xp.shape[0]}x{xp.shape[1]}\n{caption(pad)}")
+    _cells(axes[0], x, box=(w, xp.shape[0]), fontsize=MIN_FONT_PT, title=f"input {h}x{w}\n{caption(0)}")
+    _cells(axes[1], xp, pad=pad, box=xp.shape[::-1], fontsize=MIN_FONT_PT,
+           title=f"zero padding {pad}: {xp.shape[0]}x{xp.shape[1]}\n{caption(pad)}")
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
 
 
 def pooling_diagram(x, *, size: int = 2) -> Figure:
@@ -237,13 +276,17 @@ def pooling_diagram(x, *, size: int = 2) -> Figure:
         raise ValueError(f"x's sides must be multiples of size={size}, got shape {x.shape}")
     outs = {m: ops.pool2d(x[:, :, None], size, mode=m)[:, :, 0] for m in ops.POOL_MODES}
     names = {"max": "max pooling", "avg": "average pooling", "min": "min pooling"}
-    fig, axes = plt.subplots(1, 4, figsize=(2.2 + 0.45 * x.shape[1] + 3 * (0.45 * x.shape[1] / size + 1.2), 0.45 * x.shape[0] + 1.0),
-                             gridspec_kw={"width_ratios": [x.shape[1]] + [x.shape[1] // size + 1] * 3})
-    _cells(axes[0], x, block=size, title=f"input {x.shape[0]}x{x.shape[1]}", box=x.shape[::-1])
+    cell = 0.42
+    out_w = max(x.shape[1] // size, 1) + 2.2  # room for the two-line title
+    fig, axes = _figure(cell * (x.shape[1] + 3 * out_w) + 0.5, cell * x.shape[0] + 0.75, ncols=4,
+                        gridspec_kw={"width_ratios": [x.shape[1]] + [out_w] * 3})
+    _cells(axes[0], x, block=size, title=f"input {x.shape[0]}x{x.shape[1]}", box=x.shape[::-1],
+           fontsize=MIN_FONT_PT)
     for ax, (m, y) in zip(axes[1:], outs.items()):
-        _cells(ax, y, block=1, box=(x.shape[1] // size + 1, x.shape[0]), title=f"{names[m]} {size}x{size}\n-> {y.shape[0]}x{y.shape[1]}")
-    fig.tight_layout()
-    return fig
+        _cells(ax, y, block=1, box=(out_w, x.shape[0]), fontsize=MIN_FONT_PT,
+               title=f"{names[m]} {size}x{size}\n-> {y.shape[0]}x{y.shape[1]}")
+    fig.tight_layout(w_pad=0.3)
+    return check_legible(fig)
 
 
 def multichannel_conv(x, w, *, b: float = 0.0) -> Figure:
@@ -265,20 +308,25 @@ def multichannel_conv(x, w, *, b: float = 0.0) -> Figure:
     c = x.shape[2]
     parts = [ops.conv2d(x[:, :, k:k + 1], w[:, :, k:k + 1, None])[:, :, 0] for k in range(c)]
     total = ops.conv2d(x, w[..., None], b=np.array([b]))[:, :, 0]
-    fig = plt.figure(figsize=(0.4 * (x.shape[1] + max(w.shape[1], 4) + 2 * parts[0].shape[1] + 7), (0.4 * x.shape[0] + 0.5) * c))
     ratios = [x.shape[1] + 1, max(w.shape[1], 4) + 1, parts[0].shape[1] + 1, parts[0].shape[1] + 4]
+    cell = 0.33
+    fig, _ax = _figure(cell * sum(ratios) + 0.3, (cell * x.shape[0] + 0.45) * c)
+    _ax.remove()
     gs = fig.add_gridspec(c, 4, width_ratios=ratios)
     cmaps = ["Reds", "Greens", "Blues", "Purples"]
     hb = x.shape[0]
     for k in range(c):
-        _cells(fig.add_subplot(gs[k, 0]), x[:, :, k], cmap=cmaps[k], title=f"input channel {k}", box=(ratios[0], hb))
-        _cells(fig.add_subplot(gs[k, 1]), w[:, :, k], cmap="Oranges", title=f"kernel channel {k}", box=(ratios[1], hb))
-        _cells(fig.add_subplot(gs[k, 2]), parts[k], cmap=cmaps[k], title=f"channel {k} result", box=(ratios[2], hb))
+        _cells(fig.add_subplot(gs[k, 0]), x[:, :, k], cmap=cmaps[k], title=f"input channel {k}", box=(ratios[0], hb),
+               fontsize=MIN_FONT_PT)
+        _cells(fig.add_subplot(gs[k, 1]), w[:, :, k], cmap="Oranges", title=f"kernel channel {k}", box=(ratios[1], hb),
+               fontsize=MIN_FONT_PT)
+        _cells(fig.add_subplot(gs[k, 2]), parts[k], cmap=cmaps[k], title=f"channel {k} result", box=(ratios[2], hb),
+               fontsize=MIN_FONT_PT)
     ax = fig.add_subplot(gs[:, 3])
-    _cells(ax, total, cmap="Greys", box=(ratios[3], total.shape[0]))
+    _cells(ax, total, cmap="Greys", box=(ratios[3], total.shape[0]), fontsize=MIN_FONT_PT)
     th, span = total.shape[0], c * (hb + 1.5)  # centre the grid vertically in the tall panel
     ax.set_ylim((span + th) / 2, -(span - th) / 2)
     ax.text(total.shape[1] / 2, -0.3, f"sum of the {c} results" + (f" + b ({_fmt_value(b)})" if b else "")
-            + "\n= one feature map", ha="center", va="bottom", fontsize=9)
+            + "\n= one feature map", ha="center", va="bottom", fontsize=MIN_FONT_PT)
     fig.tight_layout()
-    return fig
+    return check_legible(fig)
