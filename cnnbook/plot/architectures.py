@@ -306,12 +306,16 @@ def block_diagram(panels: Mapping[str, Mapping[str, Any]], *, title: str | None 
 
 
 def excitation_profiles(stages: Mapping[str, Any], *, class_names: Sequence[str] | None = None,
-                        title: str | None = None) -> Figure:
-    """Mean SE gate value per channel, one line per class, one panel per stage (SENet Fig. 6).
+                        ncols: int = 3, title: str | None = None) -> Figure:
+    """Mean SE gate value per channel, one line per class, one panel per SE block (SENet Fig. 6).
+
+    The panels fill the text column, ``ncols`` to a row, and share the gate axis (0 to 1); the
+    class legend sits below them, outside the data.
 
     Args:
-        stages: ``{stage name: array (classes, channels)}`` of average excitations.
-        class_names: legend labels, one per class.
+        stages: ``{block name: array (classes, channels)}`` of average excitations, in depth order.
+        class_names: legend labels, one per class (default: the class index).
+        ncols: panels per row (at most the number of blocks).
         title: figure title.
 
     Returns:
@@ -326,40 +330,64 @@ def excitation_profiles(stages: Mapping[str, Any], *, class_names: Sequence[str]
     k = n_classes.pop()
     if class_names is not None and len(class_names) != k:
         raise ValueError(f"class_names must have one name per class ({k}), got {len(class_names)}")
-    fig, axes = plt.subplots(1, len(arrays), figsize=(4.3 * len(arrays), 3.2), squeeze=False, sharey=True)
-    for ax, (name, a) in zip(axes[0], arrays.items()):
+    names = [str(c) for c in (class_names if class_names is not None else range(k))]
+    n = len(arrays)
+    ncols = min(_positive_int(ncols, "ncols"), n)
+    nrows = int(np.ceil(n / ncols))
+    per_row = min(10, k)
+    legend_in = 0.22 * int(np.ceil(k / per_row)) + 0.25
+    fig, axes = _figure(COLUMN_WIDTH_IN, 2.2 * nrows + legend_in + (0.3 if title else 0), nrows=nrows,
+                        ncols=ncols, squeeze=False, sharey=True, layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.remove()
+    colours = plt.get_cmap("tab10" if k <= 10 else "viridis")
+    lines = []
+    for i, (ax, (name, a)) in enumerate(zip(axes.flat, arrays.items())):
+        x = np.arange(a.shape[1])
         for c in range(k):
-            ax.plot(np.arange(a.shape[1]), a[c], lw=1.0, color=f"C{c % 10}",
-                    label=str(class_names[c]) if class_names is not None else str(c))
+            colour = colours(c) if k <= 10 else colours(c / max(k - 1, 1))
+            (line,) = ax.plot(x, a[c], lw=1.0, color=colour)
+            if i == 0:
+                lines.append(line)
         ax.set_title(name)
-        ax.set_xlabel("channel index")
+        ax.set_xlim(0, max(a.shape[1] - 1, 1))
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("mean excitation")
-    axes[0][-1].legend(fontsize=7, ncol=2)
+        if i % ncols == 0:
+            ax.set_ylabel("mean excitation")
+        if i + ncols >= n:
+            ax.set_xlabel("channel index")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    fig.legend(lines, names, loc="outside lower center", ncol=per_row, frameon=False, title="class",
+               handlelength=1.5, columnspacing=1.0)
+    return check_legible(fig)
 
 
 def ratio_tradeoff(ratios, params, scores, *, baseline_params: float | None = None,
-                   baseline_score: float | None = None, score_label: str = "test accuracy (%)",
+                   baseline_score: Any = None, score_label: str = "test accuracy (%)",
                    title: str | None = None) -> Figure:
     """Reduction ratio r against parameter count (left) and a score (right), SENet Table 10 style.
+
+    Both panels fill the text column; the legend (SE network, network without SE) sits below
+    them, outside the data.
 
     Args:
         ratios: the reduction ratios.
         params: parameter count of the network at each ratio.
-        scores: the score at each ratio; shape (ratios,) or (seeds, ratios) (mean and spread).
+        scores: the score at each ratio; shape (ratios,) or (seeds, ratios): the mean is drawn,
+            with the standard deviation over seeds as error bars.
         baseline_params: parameters of the network without SE (a dashed line).
-        baseline_score: score without SE: a float, or an array of seeds (mean drawn).
+        baseline_score: score without SE: a float, or an array of seeds (the mean is drawn as a
+            dashed line, the mean ± standard deviation as a band).
         score_label: label of the score axis.
         title: figure title.
 
     Returns:
         The figure.
     """
+    from matplotlib.ticker import EngFormatter, NullLocator
+
     r = _array(ratios, "ratios", (1,)).astype(float)
     p = _array(params, "params", (1,)).astype(float)
     s = _array(scores, "scores", (1, 2)).astype(float)
@@ -367,24 +395,36 @@ def ratio_tradeoff(ratios, params, scores, *, baseline_params: float | None = No
     if len(p) != len(r) or s.shape[1] != len(r):
         raise ValueError(f"ratios, params and scores must have one value per ratio ({len(r)}), "
                          f"got params {p.shape} and scores {s.shape}")
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.2))
-    a1.plot(r, p, marker="o", color="C0")
+    if np.any(r <= 0):
+        raise ValueError(f"ratios must be positive, got {r.tolist()}")
+    b = None if baseline_score is None else _array(baseline_score, "baseline_score", (0, 1)).astype(float).ravel()
+    fig, (a1, a2) = _figure(COLUMN_WIDTH_IN, 2.9 + (0.3 if title else 0), nrows=1, ncols=2,
+                            layout="constrained")
+    (se_line,) = a1.plot(r, p, marker="o", color="C0")
+    handles, labels = [se_line], ["with SE (mean ± std over seeds)" if len(s) > 1 else "with SE"]
+    base_handle = None
     if baseline_params is not None:
-        a1.axhline(float(baseline_params), color="gray", ls="--", lw=1, label="no SE")
-        a1.legend(fontsize=8)
-    a1.set_xscale("log", base=2)
-    a1.set_xlabel("reduction ratio r")
+        base_handle = a1.axhline(float(baseline_params), color="gray", ls="--", lw=1)
+    a1.yaxis.set_major_formatter(EngFormatter(sep=""))
     a1.set_ylabel("parameters")
-    a2.errorbar(r, s.mean(axis=0), yerr=s.std(axis=0) if len(s) > 1 else None, marker="o", color="C1", capsize=3)
-    if baseline_score is not None:
-        a2.axhline(float(np.mean(baseline_score)), color="gray", ls="--", lw=1, label="no SE")
-        a2.legend(fontsize=8)
-    a2.set_xscale("log", base=2)
-    a2.set_xlabel("reduction ratio r")
+    a2.errorbar(r, s.mean(axis=0), yerr=s.std(axis=0) if len(s) > 1 else None, marker="o", color="C0",
+                capsize=3)
+    if b is not None:
+        base_handle = a2.axhline(float(b.mean()), color="gray", ls="--", lw=1)
+        if len(b) > 1:
+            a2.axhspan(b.mean() - b.std(), b.mean() + b.std(), color="gray", alpha=0.15, lw=0)
+    if base_handle is not None:
+        handles.append(base_handle)
+        labels.append("without SE" + (" (mean ± std)" if b is not None and len(b) > 1 else ""))
     a2.set_ylabel(score_label)
     for ax in (a1, a2):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(r)
+        ax.set_xticklabels([f"{v:g}" for v in r])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("reduction ratio r")
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(handles), frameon=False)
+    return check_legible(fig)
