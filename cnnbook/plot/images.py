@@ -44,7 +44,18 @@ def image_grid(
         labels = np.asarray(labels)
         if labels.shape[0] != imgs.shape[0]:
             raise ValueError(f"labels must have one entry per image ({imgs.shape[0]}), got {labels.shape[0]}")
-    fig, axes = _grid(len(imgs), ncols, title=title)
+    cols = min(ncols, len(imgs))
+    rows = -(-len(imgs) // cols)
+    cell = min(1.2, COLUMN_WIDTH_IN / cols)
+    aspect = imgs.shape[1] / imgs.shape[2]
+    label_h = 0.3 if labels is not None else 0.08
+    fig, axes = _figure(cell * cols, (cell * aspect + label_h) * rows + (0.4 if title else 0.0),
+                        nrows=rows, ncols=cols, squeeze=False)
+    axes = list(axes.flat)
+    for ax in axes[len(imgs):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
     for i, ax in enumerate(axes):
         if i >= len(imgs):
             break
@@ -105,11 +116,11 @@ def feature_maps(maps, *, max_maps: int = 16, ncols: int = 8, title: str | None 
     cols = min(ncols, n + extra)
     cell = min(1.6, COLUMN_WIDTH_IN / cols)
     rows = -(-(n + extra) // cols)
-    head = 0.3 if titles is not None or image is not None else 0.0
+    head = 0.3 if titles is not None or image is not None else 0.12
     fig, axes = _figure(cell * cols, (cell * aspect + head) * rows + (0.35 if title else 0.05),
                         nrows=rows, ncols=cols, squeeze=False)
-    axes = axes.flat
-    for ax in list(axes)[n + extra:]:
+    axes = list(axes.flat)
+    for ax in axes[n + extra:]:
         ax.axis("off")
     if image is not None:
         _show(axes[0], image)
