@@ -76,3 +76,58 @@ def test_nbtool_check_command_passes_on_the_book():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "nbtool.py"), "check", *map(str, NOTEBOOKS)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+MAX_CODE_LINE = 80  # characters; the text column shows about 80-88 at 1280 px without scrolling
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
+
+
+def long_code_lines(nb: dict, limit: int = MAX_CODE_LINE) -> list[str]:
+    """Code lines wider than ``limit``: every line of a code cell, and every line inside a fenced
+    code block of a markdown cell (directives such as ```{exercise} are prose, not code)."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        lines = src.splitlines()
+        if cell["cell_type"] == "code":
+            code = [(n, line) for n, line in enumerate(lines, 1)]
+        elif cell["cell_type"] == "markdown":
+            code, fence = [], None
+            for n, line in enumerate(lines, 1):
+                m = _FENCE.match(line)
+                if fence is None and m:
+                    info = m.group(3).strip()
+                    fence = (m.group(2)[0], len(m.group(2)), not info.startswith("{"))
+                elif fence is not None and m and m.group(2)[0] == fence[0] \
+                        and len(m.group(2)) >= fence[1] and not m.group(3).strip():
+                    fence = None
+                elif fence is not None and fence[2]:
+                    code.append((n, line))
+        else:
+            continue
+        for n, line in code:
+            if len(line) > limit:
+                found.append(f"cell {i} ({cell['cell_type']}), line {n}: {len(line)} characters > "
+                             f"{limit}: {line.strip()[:60]}...")
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_column(path):
+    problems = long_code_lines(json.loads(path.read_text()))
+    assert not problems, f"{path.name}: code lines wider than {MAX_CODE_LINE} characters:\n" + \
+        "\n".join(problems)
+
+
+def test_code_width_checker():
+    ok, wide = "x = 1", "y = " + "1" * 80
+    nb = {"cells": [
+        {"cell_type": "code", "source": [ok + "\n", wide]},
+        {"cell_type": "markdown", "source": "Prose can be as long as it likes " * 5 + "\n\n```python\n"
+         + ok + "\n" + wide + "\n```\n\n```{exercise}\n:label: ex-1-1\n\n" + "long prose " * 20 + "\n```\n"},
+        {"cell_type": "raw", "source": wide},
+    ]}
+    assert long_code_lines(nb) == [
+        f"cell 0 (code), line 2: 84 characters > 80: {wide[:60]}...",
+        f"cell 1 (markdown), line 5: 84 characters > 80: {wide[:60]}...",
+    ]
