@@ -91,8 +91,7 @@ def training_snapshots(kernels: Mapping[str, Any], maps: Mapping[str, Any], *, m
         ms[s] = m[0] if m.ndim == 4 else m
     n = min(min(k.shape[-1] for k in ks.values()), _positive_int(max_filters, "max_filters"))
     stages = list(ks)
-    fig, axes = _figure(0.8 * n + 1.0, 1.6 * len(stages) + 0.1, nrows=2 * len(stages), ncols=n,
-                        squeeze=False, layout="constrained")
+    fig, axes = _panel_grid(2 * len(stages), n, cell=0.75, left=0.75, right=0.1, top=0.1, bottom=0.1)
     for r, s in enumerate(stages):
         for f in range(n):
             _show(axes[2 * r, f], ks[s][:, :, 0, f], cmap="gray", normalise=True)
@@ -116,14 +115,36 @@ def _epoch_snapshots(snapshots: Any, arg: str, ndims: Sequence[int]) -> list[tup
     return sorted(out, key=lambda t: t[0])
 
 
-def _column_titles(fig: Figure, axes, labels: Sequence[str], short: Sequence[str], what: str) -> None:
-    """Title the top row with ``labels``, or with ``short`` and one ``what`` label if cells are narrow."""
-    cell_in = fig.get_figwidth() / (len(axes[0]) + 1)
-    wide = cell_in >= 0.11 * max(len(s) for s in labels) + 0.1
+def _panel_grid(rows: int, cols: int, *, cell: float, left: float, right: float, top: float,
+                bottom: float, gap: float = 0.12):
+    """A rows x cols grid of square panels laid out by hand (fast; no layout engine).
+
+    Margins are in inches; ``cell`` is the preferred panel side, shrunk to fit the column.
+    Returns ``(fig, axes)`` with ``axes`` of shape (rows, cols).
+    """
+    cell = min(cell, (COLUMN_WIDTH_IN - left - right - gap * (cols - 1)) / cols)
+    width = left + right + cols * cell + gap * (cols - 1)
+    height = top + bottom + rows * cell + gap * (rows - 1)
+    fig, axes = _figure(width, height, nrows=rows, ncols=cols, squeeze=False)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                        bottom=bottom / height, wspace=gap / cell, hspace=gap / cell)
+    return fig, axes
+
+
+def _column_titles(fig: Figure, axes, labels: Sequence[str], short: Sequence[str], what: str) -> bool:
+    """Title the top row with ``labels``, or with ``short`` and one ``what`` label if cells are narrow.
+
+    Returns whether the short labels (and the ``what`` label below the grid) were used.
+    """
+    pos = axes[0][0].get_position()
+    cell_in = pos.width * fig.get_figwidth()
+    wide = cell_in >= 0.085 * max(len(s) for s in labels) + 0.05
     for ax, text in zip(axes[0], labels if wide else short):
-        ax.set_title(text)
+        ax.set_title(text, pad=3)
     if not wide:
-        fig.supxlabel(what)
+        fig.text(0.5 * (axes[-1][0].get_position().x0 + axes[-1][-1].get_position().x1), 0.02, what,
+                 ha="center", va="bottom")
+    return not wide
 
 
 def filters_over_epochs(snapshots: Mapping[int, Any], *, max_filters: int = 8, title: str | None = None) -> Figure:
@@ -144,8 +165,8 @@ def filters_over_epochs(snapshots: Mapping[int, Any], *, max_filters: int = 8, t
     n = min(snaps[0][1].shape[-1], _positive_int(max_filters, "max_filters"))
     vmax = max(float(np.abs(k[..., :n]).max()) for _, k in snaps) or 1.0
     rows = len(snaps)
-    fig, axes = _figure(0.56 * n + 1.5, 0.62 * rows + 0.75 + (0.3 if title else 0), nrows=rows, ncols=n,
-                        squeeze=False, layout="constrained")
+    fig, axes = _panel_grid(rows, n, cell=0.5, left=0.8, right=0.85, top=0.3 + (0.3 if title else 0),
+                            bottom=0.35)
     image = None
     for r, (epoch, k) in enumerate(snaps):
         for c in range(n):
@@ -155,9 +176,12 @@ def filters_over_epochs(snapshots: Mapping[int, Any], *, max_filters: int = 8, t
             ax.set_yticks([])
         axes[r, 0].set_ylabel(f"epoch {epoch}", rotation=0, ha="right", va="center")
     _column_titles(fig, axes, [f"filter {c}" for c in range(n)], [str(c) for c in range(n)], "filter")
-    fig.colorbar(image, ax=axes, shrink=0.9, aspect=25, pad=0.02, label="weight")
+    top, bottom = axes[0][-1].get_position().y1, axes[-1][-1].get_position().y0
+    x1 = axes[0][-1].get_position().x1
+    cax = fig.add_axes((x1 + 0.1 / fig.get_figwidth(), bottom, 0.12 / fig.get_figwidth(), top - bottom))
+    fig.colorbar(image, cax=cax, label="weight")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1 - 0.08 / fig.get_figheight(), va="top")
     return check_legible(fig)
 
 
@@ -185,8 +209,10 @@ def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: i
     n = min(snaps[0][1].shape[-1], _positive_int(max_maps, "max_maps"))
     extra = 0 if img is None else 1
     rows = len(snaps)
-    fig, axes = _figure(0.75 * (n + extra) + 0.9, 0.78 * rows + 0.45 + (0.3 if title else 0), nrows=rows,
-                        ncols=n + extra, squeeze=False, layout="constrained")
+    cols = n + extra
+    fits = (COLUMN_WIDTH_IN - 0.9 - 0.12 * (cols - 1)) / cols >= 0.085 * len(f"map {n - 1}") + 0.05
+    fig, axes = _panel_grid(rows, cols, cell=0.72, left=0.8, right=0.1, top=0.3 + (0.3 if title else 0),
+                            bottom=0.1 if fits else 0.35)
     for r, (epoch, m) in enumerate(snaps):
         if img is not None:
             _show(axes[r, 0], img)
@@ -197,7 +223,7 @@ def feature_maps_over_epochs(maps: Mapping[int, Any], *, image=None, max_maps: i
     short = (["input"] if img is not None else []) + [str(c) for c in range(n)]
     _column_titles(fig, axes, labels, short, "feature map (channel)")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1 - 0.08 / fig.get_figheight(), va="top")
     return check_legible(fig)
 
 
