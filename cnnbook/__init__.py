@@ -1,12 +1,24 @@
 """cnnbook: the package behind the executable CNN book.
 
-Modules (imported on demand, so ``import cnnbook`` is cheap):
+Modules (imported on demand, so ``import cnnbook`` is cheap), bottom of the stack first:
 
+- :mod:`cnnbook.validate` - the argument checks every public function shares
+- :mod:`cnnbook.compat` - every use of a private Keras internal, checked against the pinned Keras
+- :mod:`cnnbook.ops` - NumPy reference convolution and pooling, output-size and receptive-field arithmetic
 - :mod:`cnnbook.runtime` - quick/full profile, budgets, seeding, device report
+- :mod:`cnnbook.distribute` - tf.distribute strategies, several devices and machines, mixed precision
 - :mod:`cnnbook.data` - dataset registry and loaders (offline first), sample photos
-- :mod:`cnnbook.models` - model builders with the keras.applications signature
-- :mod:`cnnbook.train` - budgeted, seeded, resumable training
-- :mod:`cnnbook.plot` - every figure the book draws
+- :mod:`cnnbook.layers` - serialisable Keras blocks (conv-BN-act, shortcuts, squeeze-excite) and the shared classifier head
+- :mod:`cnnbook.measure` - parameters, multiply-adds, layer tables, gradient/activation statistics, excitations, accuracy
+- :mod:`cnnbook.train` - the one training path (budgeted, seeded, resumable fit) and the papers' recipes
+- :mod:`cnnbook.resnet` - the residual-network builders (CIFAR and ImageNet families, SE variants)
+- :mod:`cnnbook.models` - the small builders, the builder contract and the registry (names(), get())
+- :mod:`cnnbook.applications` - the keras.applications catalog, ImageNet weights from the Keras cache, top-k
+- :mod:`cnnbook.shipped` - the small pretrained CNN that ships with the package, and few-shot transfer
+- :mod:`cnnbook.pretrained` - chapter 5's single import: applications + shipped + measuring, re-exported
+- :mod:`cnnbook.nas` - the NASNet search space, child networks and the architecture search
+- :mod:`cnnbook.lowlevel` - chapter 3's low-level TensorFlow CNN (the teaching example of a custom loop)
+- :mod:`cnnbook.plot` - every figure the book draws, by topic
 """
 
 from __future__ import annotations
@@ -15,7 +27,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("runtime", "data", "models", "train", "plot", "ops", "layers", "pretrained", "nas", "resnet", "lowlevel")
+_MODULES = ("validate", "compat", "ops", "runtime", "distribute", "data", "layers", "measure", "train", "resnet",
+            "models", "applications", "shipped", "pretrained", "nas", "lowlevel", "plot")
 
 
 def __getattr__(name: str):

@@ -13,13 +13,13 @@ to other data.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cnnbook import validate as check
 
 __all__ = [
     "DatasetInfo",
@@ -166,20 +166,13 @@ def info(name: str) -> DatasetInfo:
 
 def keras_cache_dir() -> Path:
     """Where Keras keeps downloaded datasets (``$KERAS_HOME/datasets``, default ``~/.keras/datasets``)."""
-    try:  # the folder keras.utils.get_file writes to (KERAS_HOME is read at `import keras`)
-        from keras.src.backend.config import keras_home
+    from cnnbook import compat  # the folder keras.utils.get_file writes to (KERAS_HOME is read at import)
 
-        home = Path(keras_home())
-    except ImportError:  # pragma: no cover - a Keras without the private accessor
-        home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return home / "datasets"
+    return compat.keras_home() / "datasets"
 
 
 def _check_positive_int(arg: str, value: Any, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{arg} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
+    check.positive_int(value, arg, allow_none=allow_none)
 
 
 def _subset(x: np.ndarray, y: np.ndarray, n: int | None, rng: np.random.Generator):
@@ -195,6 +188,7 @@ def load(
     n_train: int | None = None,
     n_test: int | None = None,
     seed: int = 0,
+    size: int | None = None,
     **options: Any,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load a dataset as NumPy arrays.
@@ -203,7 +197,11 @@ def load(
         name: one of :func:`names`.
         n_train, n_test: keep a seeded random subset of this many images (None: all).
         seed: seed of the subset (and of the generator for ``shapes``).
-        **options: ``shapes`` takes ``size`` (image side, default 32), ``channels`` (1 or 3),
+        size: the side of the square images returned. Stored images of another size are
+            resized bilinearly (``keras.ops.image.resize``; the 8x8 ``digits`` with ``size=16``
+            become 16x16); ``shapes`` draws its images at this size (default 32). None keeps
+            the dataset's own size.
+        **options: ``shapes`` takes ``channels`` (1 or 3),
             ``noise`` (std of Gaussian noise, default 0.1) and, as its sizes, ``n_train``
             (default 2000) / ``n_test`` (default 1000).
 
@@ -224,9 +222,9 @@ def load(
         )
     _check_positive_int("n_train", n_train)
     _check_positive_int("n_test", n_test)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    allowed = {"shapes": {"size", "channels", "noise"}}.get(name, set())
+    _check_positive_int("size", size)
+    check.non_negative_int(seed, "seed")
+    allowed = {"shapes": {"channels", "noise"}}.get(name, set())
     unknown = set(options) - allowed
     if unknown:
         raise ValueError(
@@ -234,12 +232,12 @@ def load(
         )
 
     if name == "shapes":
-        size = options.get("size", 32)
+        side = 32 if size is None else int(size)
         channels = options.get("channels", 1)
         noise = options.get("noise", 0.1)
         n_tr = 2000 if n_train is None else int(n_train)
         n_te = 1000 if n_test is None else int(n_test)
-        x, y = make_shapes(n_tr + n_te, size=size, channels=channels, noise=noise, seed=seed)
+        x, y = make_shapes(n_tr + n_te, size=side, channels=channels, noise=noise, seed=seed)
         return (x[:n_tr], y[:n_tr]), (x[n_tr:], y[n_tr:])
 
     if name in ("digits", "digits28"):
@@ -249,7 +247,18 @@ def load(
     rng = np.random.default_rng(seed)
     xtr, ytr = _subset(xtr, ytr, n_train, rng)
     xte, yte = _subset(xte, yte, n_test, rng)
+    if size is not None:
+        xtr, xte = _resize(xtr, int(size)), _resize(xte, int(size))
     return (xtr, ytr), (xte, yte)
+
+
+def _resize(x: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize of (N, H, W, C) images to (N, size, size, C), float32 (unchanged if already)."""
+    if x.shape[1:3] == (size, size):
+        return x
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.image.resize(x, (size, size))), dtype=np.float32)
 
 
 def _load_digits(resize_to: int | None):

@@ -12,7 +12,8 @@ layers, no pickled Python code).
 - :func:`~cnnbook.layers.vgg_block` and :func:`~cnnbook.layers.inception_block`: a VGG-style
   and an Inception-style block with an optional SE block at their output, to show that SE plugs into any architecture.
 - :func:`~cnnbook.layers.classifier_head`: the keras.applications ending (``include_top`` /
-  ``pooling``) that every builder of the package shares.
+  ``pooling``) that every builder of the package shares, and :func:`~cnnbook.layers.load_weights`,
+  the ``weights=`` argument they share.
 """
 
 from __future__ import annotations
@@ -23,19 +24,16 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-__all__ = ["SqueezeExcite", "ZeroPadShortcut", "ConvBNAct", "vgg_block", "inception_block", "classifier_head"]
+from cnnbook import validate as check
+
+__all__ = ["SqueezeExcite", "ZeroPadShortcut", "ConvBNAct", "vgg_block", "inception_block", "classifier_head",
+           "load_weights"]
 
 _PACKAGE = "cnnbook"
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_positive_int(value: Any, arg: str) -> int:
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{arg} must be a positive int, got {value!r}")
-    return int(value)
+    return check.positive_int(value, arg)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -66,8 +64,8 @@ class SqueezeExcite(layers.Layer):
 
     def __init__(self, ratio: float = 16, min_units: int = 1, activation: str = "relu", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 1:
-            raise ValueError(f"ratio must be a number >= 1 (the reduction ratio r), got {ratio!r}")
+        if not check.is_number(ratio) or not ratio >= 1:
+            raise ValueError(f"ratio must be a number >= 1 (the reduction ratio r), got {check.describe(ratio)}")
         self.ratio = ratio
         self.min_units = _check_positive_int(min_units, "min_units")
         self.activation = activation
@@ -260,6 +258,25 @@ def classifier_head(x, *, include_top: bool, pooling: str | None, classes: int,
     if pooling == "max":
         return layers.GlobalMaxPooling2D(name="max_pool")(x)
     return x
+
+
+def load_weights(model: keras.Model, weights) -> keras.Model:
+    """What every builder does with its ``weights`` argument: None leaves the fresh weights; the
+    path of a weights file (``.weights.h5``) saved from the same architecture is loaded.
+
+    Raises:
+        ValueError: ``weights`` is neither None nor an existing file, or the file does not fit
+            the model (the message names the file and the model).
+    """
+    path = check.weights(weights)
+    if path is None:
+        return model
+    try:
+        model.load_weights(str(path))
+    except Exception as err:  # Keras raises ValueError/KeyError/OSError depending on the mismatch
+        raise ValueError(f"weights={str(path)!r} does not fit the {model.name} architecture "
+                         f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+    return model
 
 
 def _se(x, se_ratio: float | None, se_min_units: int, name: str):

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from cnnbook import validate as check
+
 __all__ = ["LowLevelCNN", "make_train_step", "train", "evaluate"]
 
 
@@ -57,14 +59,8 @@ class LowLevelCNN(tf.Module):
         seed: int = 0,
     ):
         super().__init__(name="lowlevel_cnn")
-        try:
-            shape = tuple(int(s) for s in input_shape)
-        except (TypeError, ValueError):
-            raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}") from None
-        if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"input_shape must be (height, width, channels) of positive ints, got {input_shape!r}")
-        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
-            raise ValueError(f"classes must be an int >= 2, got {classes!r}")
+        shape = check.input_shape(input_shape)
+        classes = check.integer(classes, "classes", minimum=2)
         if padding not in ("VALID", "SAME"):
             raise ValueError(f"padding must be 'VALID' or 'SAME', got {padding!r}")
         if len(filters) != 2 or any(int(f) < 1 for f in filters):
@@ -193,10 +189,8 @@ def train(
 
     if not isinstance(model, LowLevelCNN):
         raise ValueError(f"model must be a LowLevelCNN, got {type(model).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    epochs = check.positive_int(epochs, "epochs")
+    batch_size = check.positive_int(batch_size, "batch_size")
     x, y = _check_xy(model, *data, "data")
     if validation_data is not None:
         xv, yv = _check_xy(model, *validation_data, "validation_data")

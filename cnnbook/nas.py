@@ -43,7 +43,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from cnnbook.layers import classifier_head
+from cnnbook import validate as check
+from cnnbook.layers import classifier_head, load_weights
+from cnnbook.measure import accuracy
+from cnnbook.train import fast_fit
 
 __all__ = [
     "OPS",
@@ -63,6 +66,7 @@ __all__ = [
     "search",
     "STRATEGIES",
     "cell_census",
+    "loose_ends",
 ]
 
 #: The operations a block can apply to each of its inputs (NASNet's list, shortened).
@@ -87,9 +91,7 @@ _BN_MOMENTUM = 0.9
 
 
 def _positive_int(value: Any, arg: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{arg} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    return check.integer(value, arg, minimum=minimum)
 
 
 def _check_ops(ops: Any, arg: str = "ops") -> tuple[str, ...]:
@@ -211,10 +213,14 @@ def _used(blocks: Sequence[Mapping[str, Any]]) -> set[int]:
     return {i for b in blocks for i in b["inputs"]}
 
 
-def _loose_ends(blocks: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Hidden-state indices of the blocks no other block consumes (concatenated into the output)."""
+def loose_ends(blocks: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Hidden-state indices of the blocks of a cell that no other block consumes: the ones
+    concatenated into the cell's output (block ``j`` is hidden state ``2 + j``)."""
     used = _used(blocks)
     return [2 + j for j in range(len(blocks)) if 2 + j not in used]
+
+
+_loose_ends = loose_ends  # the former private name
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +284,7 @@ def _cell(prev2, prev, blocks, filters: int, reduction: bool, activation: str, n
             strides = 2 if reduction and i < 2 else 1
             outs.append(_apply_op(op, hidden[i], act_of(i), filters, strides, f"{name}_b{j}_{'lr'[s]}_{op}"))
         hidden.append(layers.Add(name=f"{name}_b{j}_add")(outs))
-    ends = [hidden[i] for i in _loose_ends(blocks)]
+    ends = [hidden[i] for i in loose_ends(blocks)]
     if len(ends) == 1:
         return ends[0]
     return layers.Concatenate(name=f"{name}_concat")(ends)
@@ -288,14 +294,14 @@ def build(
     arch: Mapping[str, Any],
     input_shape: Sequence[int] = (8, 8, 1),
     classes: int = 10,
-    *,
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
-    activation: str = "relu",
-    dropout: float = 0.0,
     weights=None,
     name: str = "nas_child",
+    *,
+    activation: str = "relu",
+    dropout: float = 0.0,
 ) -> keras.Model:
     """Build the Keras network an architecture describes.
 
@@ -313,24 +319,20 @@ def build(
         classifier_activation: activation of the last layer (None for logits).
         activation: activation used inside the cells (``"relu"`` as NASNet, or e.g. ``"swish"``).
         dropout: dropout rate before the classifier.
-        weights: must be None (no published weights for searched children).
+        weights: None, or the path of a ``.weights.h5`` file saved from the same architecture
+            (searched children have no published weights).
         name: model name.
 
     Returns:
         An uncompiled ``keras.Model``.
     """
-    from cnnbook.models import check_input_shape
-
     arch = validate(arch)
-    shape = check_input_shape(input_shape, min_side=2 ** arch["num_reductions"])
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-        raise ValueError(f"classes must be a positive int, got {classes!r}")
-    if weights is not None:
-        raise ValueError(f"weights={weights!r}: searched architectures have no published weights; use None")
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
-    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    shape = check.input_shape(input_shape, min_side=2 ** arch["num_reductions"])
+    classes = check.positive_int(classes, "classes")
+    include_top = check.boolean(include_top, "include_top")
+    pooling = check.pooling(pooling)
+    weights = check.weights(weights)
+    dropout = check.fraction(dropout, "dropout")
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError):
@@ -353,7 +355,7 @@ def build(
     x = layers.Activation(activation, name="head_act")(prev)
     x = classifier_head(x, include_top=include_top, pooling=pooling, classes=classes,
                         classifier_activation=classifier_activation, dropout=dropout, pool_name="gap")
-    return keras.Model(inputs, x, name=name)
+    return load_weights(keras.Model(inputs, x, name=name), weights)
 
 
 def cell_census(model: keras.Model) -> dict[str, int]:
@@ -693,71 +695,8 @@ def _check_data(data) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, 
     return (xtr, ytr), (xva, yva)
 
 
-def train_child(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 2, batch_size: int = 64,
-                learning_rate: float = 0.05, seed: int = 0,
-                optimizer: keras.optimizers.Optimizer | None = None) -> list[float]:
-    """Train a child network briefly with a compiled (``tf.function``) training step.
-
-    This is what ``model.fit`` does, without its per-model overhead: a search builds and traces
-    dozens of new models, and under ``fit`` the trace of the optimizer update dominates each
-    child's cost (several seconds for a 3-cell child on 2 CPU cores, against well under a second
-    here). Mini-batches are full (the remainder of each shuffled epoch is dropped), so the step is
-    traced once.
-
-    Args:
-        model: an uncompiled (or compiled; the compile settings are not used) ``keras.Model``
-            with a softmax output.
-        x, y: training images and integer labels.
-        epochs: passes over the data.
-        batch_size: examples per step (at most ``len(x)``).
-        learning_rate: learning rate of SGD with Nesterov momentum 0.9 (as NAS trained its children).
-        seed: seeds the batch order.
-        optimizer: a fresh Keras optimizer to use instead (``learning_rate`` is then ignored).
-
-    Returns:
-        The mean training loss of each epoch.
-    """
-    _positive_int(epochs, "epochs")
-    _positive_int(batch_size, "batch_size")
-    if len(x) < batch_size:
-        raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({len(x)} examples)")
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    if optimizer is None:
-        optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
-    elif not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise ValueError(f"optimizer must be a keras.optimizers.Optimizer, got {type(optimizer).__name__}")
-    weights = model.trainable_variables
-    optimizer.build(weights)
-
-    @tf.function
-    def step(xb, yb):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(yb, model(xb, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        return loss
-
-    rng = np.random.default_rng(seed)
-    x = tf.constant(x, dtype="float32")
-    y = tf.constant(y, dtype="int64")
-    n_batches = len(x) // batch_size
-    losses = []
-    for _ in range(epochs):
-        order = tf.constant(rng.permutation(len(x))[: n_batches * batch_size].reshape(n_batches, batch_size))
-        total = 0.0
-        for b in range(n_batches):
-            idx = order[b]
-            total += float(step(tf.gather(x, idx), tf.gather(y, idx)))
-        losses.append(total / n_batches)
-    return losses
-
-
-def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> float:
-    """Top-1 accuracy of a softmax model, computed with eager forward passes (no tracing)."""
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        p = np.asarray(model(x[i:i + batch_size], training=False))
-        correct += int((p.argmax(axis=-1) == np.asarray(y[i:i + batch_size])).sum())
-    return correct / len(x)
+#: Children train with :func:`cnnbook.train.fast_fit` (the same function under its chapter-7 name).
+train_child = fast_fit
 
 
 def evaluate(
@@ -790,8 +729,8 @@ def evaluate(
     classes = int(max(ytr.max(), yva.max())) + 1
     keras.utils.set_random_seed(int(seed))
     model = build(arch, input_shape=xtr.shape[1:], classes=classes, activation=activation)
-    train_child(model, xtr, ytr, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
-    acc = accuracy(model, xva, yva)
+    fast_fit(model, xtr, ytr, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    acc = accuracy(model, xva, yva, batch_size=1024)
     return Trial(arch=arch, reward=float(acc), params=int(model.count_params()),
                  seconds=time.perf_counter() - t0)
 

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from cnnbook import validate as check
+
 __all__ = [
     "conv2d",
     "conv2d_loop",
@@ -46,10 +48,9 @@ POOL_MODES = ("max", "avg", "min")
 
 
 def _int(value: Any, arg: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"{arg} must be {what}, got {value!r}")
-    return int(value)
+    if minimum == 1:
+        return check.positive_int(value, arg)
+    return check.integer(value, arg, minimum=minimum)
 
 
 def _pair(value: Any, arg: str, minimum: int = 1) -> tuple[int, int]:

@@ -17,11 +17,11 @@ an SE-ResNet are flags, not copies:
   ``keras.applications`` ResNets (same layer names, same parameter counts, same outputs for the
   same weights), so ``weights="imagenet"`` loads Keras's published weights.
 
-Helpers for the chapters: :func:`~cnnbook.resnet.trainable_params`,
-:func:`~cnnbook.resnet.multiply_adds`, :func:`~cnnbook.resnet.layer_table`,
-:func:`~cnnbook.resnet.kernel_gradient_norms`, :func:`~cnnbook.resnet.activation_stds`, and the
-papers' CIFAR training recipe (:func:`~cnnbook.resnet.paper_optimizer`,
-:func:`~cnnbook.resnet.training_dataset`, :func:`~cnnbook.resnet.compare_training`).
+The measuring helpers the chapters import from here (:func:`trainable_params`,
+:func:`multiply_adds`, :func:`layer_table`, :func:`kernel_gradient_norms`,
+:func:`activation_stds`, :func:`excitations`) live in :mod:`cnnbook.measure`, and the papers'
+CIFAR training recipe (:func:`paper_optimizer`, :func:`training_dataset`,
+:func:`compare_training`) in :mod:`cnnbook.train`; the names here are those same functions.
 """
 
 from __future__ import annotations
@@ -34,10 +34,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
-import numpy as np
 from keras import layers
 
-from cnnbook.layers import ConvBNAct, SqueezeExcite, ZeroPadShortcut, classifier_head
+from cnnbook import validate as check
+from cnnbook.layers import SqueezeExcite, ZeroPadShortcut, classifier_head, load_weights
+# Measuring lives in cnnbook.measure and the papers' training recipe in cnnbook.train; these names
+# stay importable from here (the same functions, not copies).
+from cnnbook.measure import (activation_stds, excitations, kernel_gradient_norms, layer_table, multiply_adds,
+                             trainable_params)
+from cnnbook.train import compare_training, paper_optimizer, training_dataset
 
 __all__ = [
     "BlockParts",
@@ -322,37 +327,27 @@ def build_resnet(
 
 
 def _check_int(value: Any, arg: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{arg} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    return check.integer(value, arg, minimum=minimum)
 
 
 def _check_common(version, shortcut, se_ratio, classes, pooling, include_top) -> str:
-    if isinstance(version, bool) or version not in VERSIONS:
-        raise ValueError(f"version must be 1 (original unit) or 2 (pre-activation unit), got {version!r}")
+    if not check.is_int(version) or version not in VERSIONS:
+        raise ValueError(f"version must be 1 (original unit) or 2 (pre-activation unit), got {check.describe(version)}")
     if not isinstance(shortcut, str) or shortcut.upper() not in SHORTCUTS:
         raise ValueError(
             f"shortcut must be 'A' (zero-padding identity), 'B' (projection where the shape changes) "
-            f"or 'C' (projection everywhere), got {shortcut!r}"
+            f"or 'C' (projection everywhere), got {check.describe(shortcut)}"
         )
-    if se_ratio is not None and (isinstance(se_ratio, bool) or not isinstance(se_ratio, (int, float))
-                                 or not se_ratio >= 1):
-        raise ValueError(f"se_ratio must be None (no SE block) or a reduction ratio >= 1, got {se_ratio!r}")
-    _check_int(classes, "classes")
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
-    if not isinstance(include_top, bool):
-        raise ValueError(f"include_top must be True or False, got {include_top!r}")
+    if se_ratio is not None and (not check.is_number(se_ratio) or not se_ratio >= 1):
+        raise ValueError(f"se_ratio must be None (no SE block) or a reduction ratio >= 1, got {check.describe(se_ratio)}")
+    check.positive_int(classes, "classes")
+    check.pooling(pooling)
+    check.boolean(include_top, "include_top")
     return shortcut.upper()
 
 
 def _check_shape(input_shape, min_side: int, allow_none: bool) -> tuple:
-    try:
-        shape = tuple(None if s is None else int(s) for s in input_shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"input_shape must be a tuple (height, width, channels), got {input_shape!r}") from None
-    if len(shape) != 3 or shape[2] is None or shape[2] < 1:
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
+    shape = check.input_shape(input_shape, allow_none=True)
     for side in shape[:2]:
         if side is None:
             if not allow_none:
@@ -383,8 +378,13 @@ def resnet_cifar(
     shortcut: str = "A",
     plain: bool = False,
     se_ratio: float | None = None,
-    classes: int = 10,
     input_shape: Sequence[int] = (32, 32, 3),
+    classes: int = 10,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
+    weights=None,
+    name: str | None = None,
     *,
     bottleneck: bool | None = None,
     widths: Sequence[int] = (16, 32, 64),
@@ -392,11 +392,6 @@ def resnet_cifar(
     batch_norm: bool = True,
     kernel_initializer: Any = "he_normal",
     weight_decay: float = 0.0,
-    include_top: bool = True,
-    pooling: str | None = None,
-    classifier_activation: str | None = "softmax",
-    weights=None,
-    name: str | None = None,
 ) -> keras.Model:
     """The CIFAR ResNets of He et al. (2016a, Sec. 4.2) and (2016b): 3 stages, 16/32/64 filters.
 
@@ -456,14 +451,12 @@ def resnet_cifar(
                          f"(valid: {valid}, ...){other}")
     n = (depth - 2) // k
     try:
-        w = tuple(int(v) for v in widths)
-    except (TypeError, ValueError):
-        w = ()
-    if len(w) != 3 or min(w) < 1:
-        raise ValueError(f"widths must be three positive ints (filters of the three stages), got {widths!r}")
+        w = check.int_sequence(widths, "widths", length=3)
+    except ValueError:
+        raise ValueError(f"widths must be three positive ints (filters of the three stages), "
+                         f"got {check.describe(widths)}") from None
     shape = _check_shape(input_shape, min_side=4, allow_none=not include_top)
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}")
+    weight_decay = check.number(weight_decay, "weight_decay", minimum=0)
     parts = BlockParts(
         version=version, shortcut=shortcut, plain=bool(plain), se_ratio=se_ratio, se_min_units=se_min_units,
         batch_norm=bool(batch_norm), conv_bias="none", bn_epsilon=1e-5, bn_momentum=0.9,
@@ -488,15 +481,7 @@ def resnet_cifar(
         include_top=include_top, pooling=pooling, classes=classes,
         classifier_activation=classifier_activation, name=name,
     )
-    if weights is not None:
-        _load_weights_file(model, weights)
-    return model
-
-
-def _load_weights_file(model: keras.Model, weights) -> None:
-    if not isinstance(weights, (str, os.PathLike)) or not os.path.exists(weights):
-        raise ValueError(f"weights must be None or the path of an existing weights file, got {weights!r}")
-    model.load_weights(weights)
+    return load_weights(model, weights)
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,17 +496,17 @@ def resnet_imagenet(
     depth: int = 50,
     version: int = 1,
     se_ratio: float | None = None,
-    include_top: bool = True,
-    weights=None,
     input_shape: Sequence[int] | None = None,
-    pooling: str | None = None,
     classes: int = 1000,
+    include_top: bool = True,
+    pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    weights=None,
+    name: str | None = None,
     *,
     shortcut: str = "B",
     plain: bool = False,
     se_min_units: int = 1,
-    name: str | None = None,
 ) -> keras.Model:
     """The ImageNet ResNets of He et al. (2016a, Table 1), optionally with SE blocks (SE-ResNet).
 
@@ -576,8 +561,8 @@ def resnet_imagenet(
             )
         if include_top and classes != 1000:
             raise ValueError(f"weights='imagenet' with include_top=True needs classes=1000, got {classes}")
-    elif weights is not None and (not isinstance(weights, (str, os.PathLike)) or not os.path.exists(weights)):
-        raise ValueError(f"weights must be None, 'imagenet' or the path of an existing weights file, got {weights!r}")
+    else:
+        check.weights(weights, options=("imagenet",))
     keras_layout = kind == "bottleneck"
     parts = BlockParts(
         version=version, shortcut=shortcut, plain=bool(plain), se_ratio=se_ratio, se_min_units=se_min_units,
@@ -613,9 +598,8 @@ def resnet_imagenet(
     )
     if weights == "imagenet":
         _copy_keras_weights(model, _KERAS_APPS[(depth, version)], include_top, shape, pooling)
-    elif weights is not None:
-        model.load_weights(weights)
-    return model
+        return model
+    return load_weights(model, weights)
 
 
 def _copy_keras_weights(model: keras.Model, app: str, include_top: bool, shape: tuple, pooling) -> None:
@@ -652,385 +636,3 @@ def copy_weights(source: keras.Model, target: keras.Model) -> int:
         layer.set_weights(by_name[layer.name].get_weights())
         copied += 1
     return copied
-
-
-# --------------------------------------------------------------------------------------------
-# measuring a network
-# --------------------------------------------------------------------------------------------
-
-
-def trainable_params(model: keras.Model) -> int:
-    """Number of trainable parameters (batch-norm moving statistics excluded)."""
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
-
-
-def _hw(shape) -> int:
-    return int(np.prod([int(s) for s in shape[1:-1]]))
-
-
-def multiply_adds(model: keras.Model, *, detail: bool = False):
-    """Multiply-accumulate operations of one forward pass for one image (the papers' "FLOPs").
-
-    Counts convolutions (``H_out * W_out * k_h * k_w * C_in * C_out / groups``), dense layers
-    (``inputs * units``) and squeeze-and-excitation blocks (their two dense layers plus the
-    ``H * W * C`` multiplications of the channel scaling). Batch normalisation, activations,
-    pooling and additions are not counted, as in He et al. (2016a, Table 1) and Hu et al.
-    (2018, Table 2).
-
-    Args:
-        model: a built functional ``keras.Model`` with a fixed input size.
-        detail: return ``{layer name: count}`` instead of the total.
-
-    Returns:
-        The total (int) or the per-layer dictionary.
-
-    Raises:
-        ValueError: a model whose input size is not fixed, or a layer with a kernel this function
-            does not know how to count.
-    """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    counts: dict[str, int] = {}
-
-    def visit(layer):
-        if isinstance(layer, keras.Model):
-            for sub in layer.layers:
-                visit(sub)
-            return
-        if not layer.weights:
-            return
-        try:
-            out_shape = layer.output.shape
-            in_shape = layer.input.shape
-        except (AttributeError, ValueError):
-            raise ValueError(f"layer {layer.name!r} has no single input/output; count a functional model") from None
-        if any(s is None for s in tuple(out_shape)[1:]):
-            raise ValueError(f"multiply_adds needs a fixed input size; layer {layer.name!r} outputs {tuple(out_shape)}")
-        if isinstance(layer, (layers.Conv2D, layers.Conv1D, layers.Conv3D)) and not isinstance(
-                layer, (layers.DepthwiseConv2D, layers.SeparableConv2D)):
-            k = int(np.prod(layer.kernel.shape[:-1]))  # k_h * k_w * C_in / groups
-            counts[layer.name] = _hw(out_shape) * k * int(out_shape[-1])
-        elif isinstance(layer, layers.DepthwiseConv2D):
-            counts[layer.name] = _hw(out_shape) * int(np.prod(layer.kernel.shape))
-        elif isinstance(layer, layers.SeparableConv2D):
-            dw = int(np.prod(layer.depthwise_kernel.shape))
-            counts[layer.name] = _hw(out_shape) * (dw + int(np.prod(layer.pointwise_kernel.shape)))
-        elif isinstance(layer, layers.Dense):
-            counts[layer.name] = int(np.prod([int(s) for s in in_shape[1:]])) * layer.units
-        elif isinstance(layer, SqueezeExcite):
-            c, u = layer.channels, layer.units
-            counts[layer.name] = 2 * c * u + _hw(in_shape) * c
-        elif isinstance(layer, ConvBNAct):
-            k = int(np.prod(layer.conv.kernel.shape[:-1]))
-            counts[layer.name] = _hw(out_shape) * k * int(out_shape[-1])
-        elif isinstance(layer, (layers.BatchNormalization, layers.LayerNormalization)):
-            return
-        else:
-            raise ValueError(f"multiply_adds does not know how to count layer {layer.name!r} "
-                             f"({type(layer).__name__})")
-
-    for layer in model.layers:
-        visit(layer)
-    return counts if detail else int(sum(counts.values()))
-
-
-def layer_table(model: keras.Model) -> list[dict[str, Any]]:
-    """The paper-style structure table of a ResNet: weighted layers per output size.
-
-    Convolutions on the main path (projection shortcuts, named ``*_0_conv``, are not counted,
-    as in the papers' depth) are grouped by their output size; the dense classifier is the last
-    row. The ``layers`` column sums to the network's depth.
-
-    Returns:
-        list of dict: one per row, with the keys ``output`` (e.g. ``"32x32"``), ``layers`` (an int)
-        and ``filters`` (the distinct output widths, e.g. ``"16"`` or ``"16, 64"``).
-    """
-    rows: dict[str, dict[str, Any]] = {}
-    dense = None
-    for layer in model.layers:
-        if isinstance(layer, layers.Conv2D) and not layer.name.endswith("_0_conv"):
-            h, w = layer.output.shape[1:3]
-            key = f"{h}x{w}"
-            row = rows.setdefault(key, {"output": key, "layers": 0, "filters": []})
-            row["layers"] += 1
-            if layer.filters not in row["filters"]:
-                row["filters"].append(layer.filters)
-        elif isinstance(layer, layers.Dense):
-            dense = {"output": "1x1", "layers": 1, "filters": f"{layer.units} (dense)"}
-    table = [{**r, "filters": ", ".join(str(f) for f in sorted(r["filters"]))} for r in rows.values()]
-    return table + ([dense] if dense else [])
-
-
-def _main_convs(model: keras.Model) -> list:
-    return [layer for layer in model.layers
-            if isinstance(layer, layers.Conv2D) and not layer.name.endswith("_0_conv")]
-
-
-def kernel_gradient_norms(model: keras.Model, x, y, *, loss: Any = "sparse_categorical_crossentropy"
-                          ) -> dict[str, float]:
-    """L2 norm of the loss gradient with respect to each main-path convolution kernel.
-
-    Computed on one batch with ``tf.GradientTape`` in training mode (batch statistics for batch
-    normalisation), in depth order: the profile of how the error signal reaches each layer.
-
-    Args:
-        model: a ``keras.Model`` whose output is a probability vector (or logits with a
-            matching ``loss``).
-        x: a batch of inputs.
-        y: its integer labels.
-        loss: a Keras loss (name or object).
-
-    Returns:
-        ``{layer name: gradient norm}``, ordered from input to output.
-    """
-    import tensorflow as tf
-
-    convs = _main_convs(model)
-    if not convs:
-        raise ValueError("model has no Conv2D layers to measure")
-    loss_fn = keras.losses.get(loss)
-    kernels = [c.kernel for c in convs]
-    with tf.GradientTape() as tape:
-        value = loss_fn(tf.convert_to_tensor(y), model(tf.convert_to_tensor(x), training=True))
-        value = tf.reduce_mean(value)
-    grads = tape.gradient(value, kernels)
-    return {c.name: float(tf.norm(g)) for c, g in zip(convs, grads)}
-
-
-def activation_stds(model: keras.Model, x, *, kind: type = layers.Activation) -> dict[str, float]:
-    """Standard deviation of the output of every layer of type ``kind``, in depth order.
-
-    Args:
-        model: a functional ``keras.Model``.
-        x: a batch of inputs.
-        kind: the layer class to probe (default: activation layers, i.e. after each ReLU).
-
-    Returns:
-        ``{layer name: std of its output}`` computed in training mode (batch statistics).
-    """
-    probes = [layer for layer in model.layers if isinstance(layer, kind)]
-    if not probes:
-        raise ValueError(f"model has no {kind.__name__} layers to probe")
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    probe = keras.Model(inputs, [p.output for p in probes])
-    outs = probe(x, training=True)
-    return {p.name: float(np.std(keras.ops.convert_to_numpy(o))) for p, o in zip(probes, outs)}
-
-
-
-# --------------------------------------------------------------------------------------------
-# the papers' CIFAR training recipe
-# --------------------------------------------------------------------------------------------
-
-
-def paper_optimizer(steps: int, *, lr: float = 0.1, momentum: float = 0.9, warmup_steps: int = 0,
-                    warmup_lr: float = 0.01) -> keras.optimizers.Optimizer:
-    """SGD with momentum, learning rate divided by 10 at 50% and 75% of training.
-
-    He et al. (2016a, Sec. 4.2) train CIFAR ResNets with lr 0.1, momentum 0.9, and divide the
-    rate by 10 at 32k and 48k of 64k iterations (50% and 75%). For ResNet-110 they warm up at
-    0.01 for about 400 iterations (``warmup_steps``). Weight decay is part of the model
-    (``resnet_cifar(..., weight_decay=1e-4)``).
-
-    Args:
-        steps: total number of training steps (positive int).
-        lr: initial learning rate.
-        momentum: SGD momentum.
-        warmup_steps: steps at ``warmup_lr`` before ``lr`` (0 for none).
-        warmup_lr: learning rate during the warm-up.
-
-    Returns:
-        A ``keras.optimizers.SGD`` with a ``PiecewiseConstantDecay`` schedule.
-    """
-    steps = _check_int(steps, "steps")
-    warmup_steps = _check_int(warmup_steps, "warmup_steps", minimum=0)
-    for arg, value in (("lr", lr), ("warmup_lr", warmup_lr)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"{arg} must be a positive number, got {value!r}")
-    if warmup_steps >= steps // 2:
-        raise ValueError(f"warmup_steps must be shorter than half of steps ({steps // 2}), got {warmup_steps}")
-    bounds = [steps // 2, (3 * steps) // 4]
-    values = [float(lr), float(lr) / 10, float(lr) / 100]
-    if warmup_steps:
-        bounds = [warmup_steps] + bounds
-        values = [float(warmup_lr)] + values
-    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(bounds, values)
-    return keras.optimizers.SGD(schedule, momentum=momentum)
-
-
-def training_dataset(x, y, *, batch_size: int = 128, augment: bool = False, seed: int = 0, mean=None):
-    """An endless, shuffled ``tf.data`` pipeline of (image, label) batches for SGD.
-
-    Args:
-        x: images (N, H, W, C), float.
-        y: integer labels (N,).
-        batch_size: images per step.
-        augment: the papers' CIFAR augmentation: pad 4 pixels on each side, take a random crop
-            of the original size, flip horizontally with probability 1/2 (stateless and seeded).
-        seed: seed of the shuffling and of the augmentation.
-        mean: subtracted from every image (the papers subtract the per-pixel mean of the training
-            set); None leaves the images as they are.
-
-    Returns:
-        A ``tf.data.Dataset`` that repeats forever.
-    """
-    import tensorflow as tf
-
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y)
-    if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x must be (N, H, W, C) images with one label each in y, got x {x.shape} and y {y.shape}")
-    batch_size = _check_int(batch_size, "batch_size")
-    if mean is not None:
-        x = x - np.asarray(mean, dtype=np.float32)
-    h, w, c = x.shape[1:]
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
-    if augment:
-        def crop_flip(image, label, pair):
-            s1, s2 = tf.unstack(tf.random.experimental.stateless_split(pair, 2))
-            image = tf.image.stateless_random_flip_left_right(image, s1)
-            image = tf.image.pad_to_bounding_box(image, 4, 4, h + 8, w + 8)
-            return tf.image.stateless_random_crop(image, (h, w, c), s2), label
-
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, pair: crop_flip(xy[0], xy[1], pair),
-                                                   num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def compare_training(
-    builders: dict[str, Callable[[], keras.Model]],
-    train: tuple,
-    *,
-    seeds: Sequence[int] = (0,),
-    steps: int = 100,
-    points: int = 10,
-    batch_size: int = 64,
-    lr: float = 0.1,
-    warmup_steps: int = 0,
-    augment: bool = False,
-    test: tuple | None = None,
-    keep_models: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """Train several networks with the same budget and recipe, over several seeds.
-
-    For every seed each network starts from fresh initial weights drawn after
-    :func:`cnnbook.runtime.seed` and a fresh optimizer state (the compiled network is reused from
-    seed to seed, which saves tracing it again); it is compiled with
-    :func:`~cnnbook.resnet.paper_optimizer` and sparse cross-entropy, and trained for
-    ``steps`` SGD steps on :func:`~cnnbook.resnet.training_dataset` (the per-pixel training mean
-    subtracted). The steps are split into ``points`` equal chunks; the training error of a chunk
-    is 1 - the accuracy Keras reports over its steps (in training mode, as in the papers' training
-    curves).
-
-    Args:
-        builders: ``{name: function returning a fresh uncompiled keras.Model}``.
-        train: ``(x, y)`` training arrays.
-        seeds: one run per seed.
-        steps: SGD steps per run (a multiple of ``points``).
-        points: number of points on each curve.
-        batch_size: images per step.
-        lr: initial learning rate (divided by 10 at 50% and 75% of ``steps``).
-        warmup_steps: steps at lr 0.01 first (the papers' ResNet-110 warm-up).
-        augment: pad-and-crop and flip augmentation.
-        test: ``(x, y)`` evaluated once at the end of each run, or None.
-        keep_models: add the trained network of the last seed to each record (``model``), and
-            the training mean it expects subtracted from its inputs (``mean``).
-
-    Returns:
-        ``{name: record}``; each record has ``step`` (the step at the end of each chunk),
-        ``train_error`` and ``loss`` (arrays of shape (len(seeds), points)), ``test_error``
-        (array (len(seeds),), NaN without ``test``), ``params`` (trainable parameters) and
-        ``seconds`` (wall time of all its runs).
-    """
-    import time
-
-    from cnnbook import runtime
-
-    if not isinstance(builders, dict) or not builders or not all(callable(b) for b in builders.values()):
-        raise ValueError("builders must be a non-empty dict of {name: function returning a keras.Model}")
-    steps, points = _check_int(steps, "steps"), _check_int(points, "points")
-    if steps % points:
-        raise ValueError(f"steps ({steps}) must be a multiple of points ({points})")
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    x, y = train
-    x = np.asarray(x, dtype=np.float32)
-    mean = x.mean(axis=0)
-    results: dict[str, dict[str, Any]] = {}
-    for name, build in builders.items():
-        record = {"step": np.arange(1, points + 1) * (steps // points), "train_error": [], "loss": [],
-                  "test_error": [], "params": None, "seconds": 0.0}
-        model = None
-        for s in seeds:
-            runtime.seed(s, clear_session=model is None)
-            t0 = time.perf_counter()
-            fresh = build()
-            if not isinstance(fresh, keras.Model):
-                raise ValueError(f"builders[{name!r}] must return a keras.Model, got {type(fresh).__name__}")
-            if model is None:
-                model = fresh
-                model.compile(paper_optimizer(steps, lr=lr, warmup_steps=warmup_steps),
-                              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-            else:
-                # Same network, new seed: start again from the fresh initial weights and a reset
-                # optimizer (step counter and momentum), reusing the compiled training step instead
-                # of tracing it again (tracing dominates a short CPU run).
-                model.set_weights(fresh.get_weights())
-                for v in model.optimizer.variables:
-                    v.assign(keras.ops.zeros(v.shape, dtype=v.dtype))
-            data = training_dataset(x, y, batch_size=batch_size, augment=augment, seed=s, mean=mean)
-            hist = model.fit(data, steps_per_epoch=steps // points, epochs=points, shuffle=False, verbose=0)
-            record["train_error"].append(1.0 - np.asarray(hist.history["accuracy"]))
-            record["loss"].append(np.asarray(hist.history["loss"]))
-            if test is not None:
-                xt, yt = test
-                _, acc = model.evaluate(np.asarray(xt, np.float32) - mean, np.asarray(yt), batch_size=256, verbose=0)
-                record["test_error"].append(1.0 - acc)
-            else:
-                record["test_error"].append(np.nan)
-            record["params"] = trainable_params(model)
-            record["seconds"] += time.perf_counter() - t0
-        for key in ("train_error", "loss", "test_error"):
-            record[key] = np.asarray(record[key], dtype=float)
-        if keep_models:
-            record["model"], record["mean"] = model, mean
-        results[name] = record
-    return results
-
-
-def excitations(model: keras.Model, x, y, *, classes: int | None = None) -> dict[str, np.ndarray]:
-    """Average squeeze-and-excitation gate values per class, for every SE block of a model.
-
-    The analysis of Hu et al. (2018, Fig. 6): run images of each class through the network and
-    average, per channel, the excitation ``s`` each :class:`~cnnbook.layers.SqueezeExcite` block
-    computes (in inference mode).
-
-    Args:
-        model: a functional ``keras.Model`` with :class:`~cnnbook.layers.SqueezeExcite` layers.
-        x: input images (already preprocessed as the model expects).
-        y: their integer labels.
-        classes: number of classes (default ``max(y) + 1``).
-
-    Returns:
-        ``{SE layer name: array (classes, channels)}`` in depth order; classes without images
-        get NaN rows.
-    """
-    se_layers = [layer for layer in model.layers if isinstance(layer, SqueezeExcite)]
-    if not se_layers:
-        raise ValueError("model has no SqueezeExcite layers")
-    y = np.asarray(y).astype(int)
-    if len(y) != len(x):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    k = int(classes) if classes is not None else int(y.max()) + 1
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    features = keras.Model(inputs, [layer.input for layer in se_layers])(np.asarray(x, np.float32), training=False)
-    out = {}
-    for layer, f in zip(se_layers, features):
-        s = keras.ops.convert_to_numpy(layer.excitation(f))
-        out[layer.name] = np.stack([s[y == c].mean(axis=0) if np.any(y == c) else np.full(s.shape[1], np.nan)
-                                    for c in range(k)])
-    return out

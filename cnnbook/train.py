@@ -1,4 +1,14 @@
-"""Budgeted, seeded, resumable training around ``keras.Model.fit``.
+"""The one training path: budgeted, seeded, resumable training around ``keras.Model.fit``, and
+the papers' recipes built on it.
+
+Every Keras model the package trains goes through :func:`fit` (chapter 3's low-level
+TensorFlow network, :mod:`cnnbook.lowlevel`, is the teaching exception): the comparison runs of
+the ResNet and SENet chapters (:func:`compare_training`), the few-shot transfer of chapter 5
+(:func:`cnnbook.shipped.fit_few`). The papers' CIFAR recipe is :func:`paper_optimizer` (SGD,
+momentum, step schedule, warm-up) with :func:`training_dataset` (shuffling, pad-crop-flip
+augmentation, mean subtraction). The one other loop, :func:`fast_fit`, trains the dozens of
+short-lived children of an architecture search with one compiled step and the same seeding
+contract (``benchmarks/fast_fit.py`` measures why).
 
 :func:`fit` adds a few things to ``model.fit`` and nothing else:
 
@@ -23,13 +33,18 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from pathlib import Path
 
 import keras
 import numpy as np
 
-__all__ = ["fit", "TimeBudget", "EpochSeeds", "Snapshots", "epoch_dataset", "resume_epoch", "RUN_FILE"]
+from cnnbook import compat
+from cnnbook import validate as check
+
+__all__ = ["fit", "TimeBudget", "EpochSeeds", "Snapshots", "epoch_dataset", "resume_epoch", "RUN_FILE",
+           "paper_optimizer", "training_dataset", "compare_training", "fast_fit"]
 
 #: File that :func:`fit` writes into ``backup_dir`` to recognise its own runs.
 RUN_FILE = "cnnbook_run.json"
@@ -40,9 +55,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, max_seconds: float):
         super().__init__()
-        if not isinstance(max_seconds, (int, float)) or isinstance(max_seconds, bool) or max_seconds <= 0:
-            raise ValueError(f"max_seconds must be a positive number, got {max_seconds!r}")
-        self.max_seconds = float(max_seconds)
+        self.max_seconds = check.positive_number(max_seconds, "max_seconds")
         self.elapsed = 0.0
         self.stopped_epoch: int | None = None
         self._t0 = 0.0
@@ -68,23 +81,18 @@ class EpochSeeds(keras.callbacks.Callback):
 
     def __init__(self, seed: int):
         super().__init__()
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.seed = int(seed)
-
-    def _states(self):
-        seen, states = set(), []
-        for layer in self.model._flatten_layers(include_self=True):
-            for sg in getattr(layer, "_seed_generators", []):
-                if id(sg.state) not in seen:
-                    seen.add(id(sg.state))
-                    states.append(sg.state)
-        return states
+        self.seed = check.non_negative_int(seed, "seed")
 
     def on_epoch_begin(self, epoch, logs=None):
-        for i, state in enumerate(self._states()):
-            value = np.array([self.seed * 7919 + i + 1, (int(epoch) + 1) << 24], dtype=state.dtype)
-            state.assign(value)
+        seed_layers(self.model, self.seed, epoch)
+
+
+def seed_layers(model: keras.Model, seed: int, epoch: int) -> None:
+    """Set every ``SeedGenerator`` of ``model`` to a state that depends only on ``(seed, epoch)``
+    and the generator's place in the model (what :class:`EpochSeeds` does each epoch)."""
+    for i, state in enumerate(compat.seed_generator_states(model)):
+        value = np.array([int(seed) * 7919 + i + 1, (int(epoch) + 1) << 24], dtype=state.dtype)
+        state.assign(value)
 
 
 def epoch_dataset(
@@ -262,12 +270,6 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _positive_int(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{arg} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def fit(
     model: keras.Model,
     data,
@@ -282,6 +284,7 @@ def fit(
     shuffle: bool = True,
     verbose: int | str = 0,
     global_batch_size: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> keras.callbacks.History:
     """Train a compiled model under a budget.
 
@@ -308,6 +311,9 @@ def fit(
         verbose: passed to ``model.fit`` (0 silent, 1 progress bar, 2 one line per epoch).
         global_batch_size: the global batch for array data instead of ``batch_size`` x replicas;
             it must be divisible by the number of replicas.
+        steps_per_epoch: with a ``tf.data.Dataset``: the steps that make one epoch (needed for an
+            endless, repeating dataset; training then stops after ``epochs * steps_per_epoch``
+            steps). Array data always has ``ceil(len(x) / global batch)`` steps per epoch.
 
     Returns:
         The Keras ``History``; ``history.history`` maps each metric to its per-epoch values (a
@@ -322,12 +328,10 @@ def fit(
         raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
     if not getattr(model, "compiled", False) or model.optimizer is None:
         raise ValueError("model must be compiled first: call model.compile(optimizer=..., loss=..., metrics=...)")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    epochs = int(epochs)
-    batch_size = _positive_int(batch_size, "batch_size")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+    epochs = check.positive_int(epochs, "epochs")
+    batch_size = check.positive_int(batch_size, "batch_size")
+    seed = check.non_negative_int(seed, "seed", allow_none=True)
+    steps_per_epoch = check.positive_int(steps_per_epoch, "steps_per_epoch", allow_none=True)
     outputs = getattr(model, "outputs", None) or []
     if any("float16" in str(getattr(o, "dtype", "")) for o in outputs):
         warnings.warn(
@@ -336,7 +340,7 @@ def fit(
     strategy = model.distribute_strategy
     replicas = int(strategy.num_replicas_in_sync)
     if global_batch_size is not None:
-        global_batch = _positive_int(global_batch_size, "global_batch_size")
+        global_batch = check.positive_int(global_batch_size, "global_batch_size")
         if global_batch % replicas:
             raise ValueError(
                 f"global_batch_size={global_batch} does not split over the {replicas} replicas of "
@@ -348,12 +352,15 @@ def fit(
     if validation_data is not None:
         validation_data = _check_data(model, validation_data, "validation_data")
     arrays = isinstance(data, tuple)
+    if steps_per_epoch is not None and arrays:
+        raise ValueError("steps_per_epoch applies to a tf.data.Dataset; array data has ceil(len(x) / batch) "
+                         "steps per epoch (pass fewer examples, or a dataset)")
 
     cbs = list(callbacks)
     start = 0
     if backup_dir is not None:
         backup = Path(backup_dir)
-        if _is_multi_worker(strategy):
+        if compat.in_multi_worker_mode(strategy):
             backup = backup / f"worker-{_task_id(strategy)}"
         run = dict(_fingerprint(model), seed=None if seed is None else int(seed), batch_size=global_batch,
                    examples=len(data[0]) if arrays else None)
@@ -378,58 +385,11 @@ def fit(
     elif arrays:
         kwargs = dict(x=data[0], y=data[1], batch_size=global_batch, epochs=epochs, shuffle=shuffle)
     else:
-        kwargs = dict(x=data, epochs=epochs, shuffle=False)
+        kwargs = dict(x=data, epochs=epochs, shuffle=False, steps_per_epoch=steps_per_epoch)
     kwargs.update(validation_data=validation_data, callbacks=cbs, verbose=verbose)
-    if _is_multi_worker(strategy):
-        return _fit_multi_worker(model, strategy, data, kwargs)
+    if compat.in_multi_worker_mode(strategy):
+        return compat.fit_multi_worker(model, strategy, data, kwargs)
     return model.fit(**kwargs)
-
-
-def _fit_multi_worker(model: keras.Model, strategy, data, kwargs) -> keras.callbacks.History:
-    """``model.fit`` under ``MultiWorkerMirroredStrategy``.
-
-    Keras 3 builds a model that was created in a strategy's scope from a first batch that it
-    averages over the replicas with ``strategy.reduce``; under the multi-worker strategy that
-    eager cross-worker reduce fails (keras-team/keras#20585). The build needs only the shapes, so
-    it is done here from one local example, and ``fit`` runs inside the strategy's scope, where
-    Keras finds the strategy without that step.
-    """
-    import tensorflow as tf
-
-    if isinstance(data, tuple):
-        sample = (tf.convert_to_tensor(data[0][:1]), tf.convert_to_tensor(data[1][:1]))
-    else:
-        sample = next(iter(data.take(1)))
-    with strategy.scope():
-        model._symbolic_build(data_batch=sample)
-    # Keras then averages each replica's scalar logs with strategy.reduce(..., axis=0), which a
-    # scalar does not have under this strategy; average scalars over all replicas (axis=None).
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    original = tf_trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strat, reduction):
-        def one(v):
-            if reduction in ("auto", "mean") and getattr(v, "shape", None) is not None and v.shape.rank == 0:
-                return strat.reduce("MEAN", v, axis=None)
-            return original(v, strat, reduction)
-
-        return keras.tree.map_structure(one, values)
-
-    saved = model._distribute_strategy
-    model._distribute_strategy = None
-    tf_trainer.reduce_per_replica = reduce_per_replica
-    try:
-        with strategy.scope():
-            return model.fit(**kwargs)
-    finally:
-        model._distribute_strategy = saved
-        tf_trainer.reduce_per_replica = original
-
-
-def _is_multi_worker(strategy) -> bool:
-    extended = getattr(strategy, "extended", None)
-    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
 
 
 def _task_id(strategy) -> int:
@@ -490,3 +450,258 @@ class Snapshots(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._record(int(epoch) + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# the papers' CIFAR training recipe
+# --------------------------------------------------------------------------------------------
+
+
+def paper_optimizer(steps: int, *, lr: float = 0.1, momentum: float = 0.9, warmup_steps: int = 0,
+                    warmup_lr: float = 0.01) -> keras.optimizers.Optimizer:
+    """SGD with momentum, learning rate divided by 10 at 50% and 75% of training.
+
+    He et al. (2016a, Sec. 4.2) train CIFAR ResNets with lr 0.1, momentum 0.9, and divide the
+    rate by 10 at 32k and 48k of 64k iterations (50% and 75%). For ResNet-110 they warm up at
+    0.01 for about 400 iterations (``warmup_steps``). Weight decay is part of the model
+    (``resnet_cifar(..., weight_decay=1e-4)``).
+
+    Args:
+        steps: total number of training steps (positive int).
+        lr: initial learning rate.
+        momentum: SGD momentum.
+        warmup_steps: steps at ``warmup_lr`` before ``lr`` (0 for none).
+        warmup_lr: learning rate during the warm-up.
+
+    Returns:
+        A ``keras.optimizers.SGD`` with a ``PiecewiseConstantDecay`` schedule.
+    """
+    steps = check.positive_int(steps, "steps")
+    warmup_steps = check.integer(warmup_steps, "warmup_steps", minimum=0)
+    for arg, value in (("lr", lr), ("warmup_lr", warmup_lr)):
+        check.positive_number(value, arg)
+    if warmup_steps >= steps // 2:
+        raise ValueError(f"warmup_steps must be shorter than half of steps ({steps // 2}), got {warmup_steps}")
+    bounds = [steps // 2, (3 * steps) // 4]
+    values = [float(lr), float(lr) / 10, float(lr) / 100]
+    if warmup_steps:
+        bounds = [warmup_steps] + bounds
+        values = [float(warmup_lr)] + values
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(bounds, values)
+    return keras.optimizers.SGD(schedule, momentum=momentum)
+
+
+def training_dataset(x, y, *, batch_size: int = 128, augment: bool = False, seed: int = 0, mean=None):
+    """An endless, shuffled ``tf.data`` pipeline of (image, label) batches for SGD.
+
+    Args:
+        x: images (N, H, W, C), float.
+        y: integer labels (N,).
+        batch_size: images per step.
+        augment: the papers' CIFAR augmentation: pad 4 pixels on each side, take a random crop
+            of the original size, flip horizontally with probability 1/2 (stateless and seeded).
+        seed: seed of the shuffling and of the augmentation.
+        mean: subtracted from every image (the papers subtract the per-pixel mean of the training
+            set); None leaves the images as they are.
+
+    Returns:
+        A ``tf.data.Dataset`` that repeats forever.
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x must be (N, H, W, C) images with one label each in y, got x {x.shape} and y {y.shape}")
+    batch_size = check.positive_int(batch_size, "batch_size")
+    if mean is not None:
+        x = x - np.asarray(mean, dtype=np.float32)
+    h, w, c = x.shape[1:]
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
+    if augment:
+        def crop_flip(image, label, pair):
+            s1, s2 = tf.unstack(tf.random.experimental.stateless_split(pair, 2))
+            image = tf.image.stateless_random_flip_left_right(image, s1)
+            image = tf.image.pad_to_bounding_box(image, 4, 4, h + 8, w + 8)
+            return tf.image.stateless_random_crop(image, (h, w, c), s2), label
+
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, pair: crop_flip(xy[0], xy[1], pair),
+                                                   num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def compare_training(
+    builders: dict[str, Callable[[], keras.Model]],
+    train: tuple,
+    *,
+    seeds: Sequence[int] = (0,),
+    steps: int = 100,
+    points: int = 10,
+    batch_size: int = 64,
+    lr: float = 0.1,
+    warmup_steps: int = 0,
+    augment: bool = False,
+    test: tuple | None = None,
+    keep_models: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Train several networks with the same budget and recipe, over several seeds.
+
+    For every seed each network starts from fresh initial weights drawn after
+    :func:`cnnbook.runtime.seed` and a fresh optimizer state (the compiled network is reused from
+    seed to seed, which saves tracing it again); it is compiled with
+    :func:`paper_optimizer` and sparse cross-entropy, and trained for
+    ``steps`` SGD steps on :func:`training_dataset` (the per-pixel training mean
+    subtracted), through :func:`fit`. The steps are split into ``points`` equal chunks; the training error of a chunk
+    is 1 - the accuracy Keras reports over its steps (in training mode, as in the papers' training
+    curves).
+
+    Args:
+        builders: ``{name: function returning a fresh uncompiled keras.Model}``.
+        train: ``(x, y)`` training arrays.
+        seeds: one run per seed.
+        steps: SGD steps per run (a multiple of ``points``).
+        points: number of points on each curve.
+        batch_size: images per step.
+        lr: initial learning rate (divided by 10 at 50% and 75% of ``steps``).
+        warmup_steps: steps at lr 0.01 first (the papers' ResNet-110 warm-up).
+        augment: pad-and-crop and flip augmentation.
+        test: ``(x, y)`` evaluated once at the end of each run, or None.
+        keep_models: add the trained network of the last seed to each record (``model``), and
+            the training mean it expects subtracted from its inputs (``mean``).
+
+    Returns:
+        ``{name: record}``; each record has ``step`` (the step at the end of each chunk),
+        ``train_error`` and ``loss`` (arrays of shape (len(seeds), points)), ``test_error``
+        (array (len(seeds),), NaN without ``test``), ``params`` (trainable parameters) and
+        ``seconds`` (wall time of all its runs).
+    """
+    from cnnbook import runtime
+    from cnnbook.measure import trainable_params
+
+    if not isinstance(builders, dict) or not builders or not all(callable(b) for b in builders.values()):
+        raise ValueError("builders must be a non-empty dict of {name: function returning a keras.Model}")
+    steps, points = check.positive_int(steps, "steps"), check.positive_int(points, "points")
+    if steps % points:
+        raise ValueError(f"steps ({steps}) must be a multiple of points ({points})")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    x, y = train
+    x = np.asarray(x, dtype=np.float32)
+    mean = x.mean(axis=0)
+    results: dict[str, dict[str, Any]] = {}
+    for name, build in builders.items():
+        record = {"step": np.arange(1, points + 1) * (steps // points), "train_error": [], "loss": [],
+                  "test_error": [], "params": None, "seconds": 0.0}
+        model = None
+        for s in seeds:
+            runtime.seed(s, clear_session=model is None)
+            t0 = time.perf_counter()
+            fresh = build()
+            if not isinstance(fresh, keras.Model):
+                raise ValueError(f"builders[{name!r}] must return a keras.Model, got {type(fresh).__name__}")
+            if model is None:
+                model = fresh
+                model.compile(paper_optimizer(steps, lr=lr, warmup_steps=warmup_steps),
+                              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            else:
+                # Same network, new seed: start again from the fresh initial weights and a reset
+                # optimizer (step counter and momentum), reusing the compiled training step instead
+                # of tracing it again (tracing dominates a short CPU run).
+                model.set_weights(fresh.get_weights())
+                for v in model.optimizer.variables:
+                    v.assign(keras.ops.zeros(v.shape, dtype=v.dtype))
+            data = training_dataset(x, y, batch_size=batch_size, augment=augment, seed=s, mean=mean)
+            # seeded above (runtime.seed before the build); the pipeline carries its own seed
+            hist = fit(model, data, epochs=points, steps_per_epoch=steps // points, seed=s)
+            record["train_error"].append(1.0 - np.asarray(hist.history["accuracy"]))
+            record["loss"].append(np.asarray(hist.history["loss"]))
+            if test is not None:
+                xt, yt = test
+                _, acc = model.evaluate(np.asarray(xt, np.float32) - mean, np.asarray(yt), batch_size=256, verbose=0)
+                record["test_error"].append(1.0 - acc)
+            else:
+                record["test_error"].append(np.nan)
+            record["params"] = trainable_params(model)
+            record["seconds"] += time.perf_counter() - t0
+        for key in ("train_error", "loss", "test_error"):
+            record[key] = np.asarray(record[key], dtype=float)
+        if keep_models:
+            record["model"], record["mean"] = model, mean
+        results[name] = record
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# the fast loop of an architecture search
+# --------------------------------------------------------------------------------------------
+
+
+def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 2, batch_size: int = 64,
+             learning_rate: float = 0.05, seed: int = 0,
+             optimizer: keras.optimizers.Optimizer | None = None) -> list[float]:
+    """Train a short-lived network briefly with one compiled (``tf.function``) training step.
+
+    This is what :func:`fit` does, without ``model.fit``'s per-model overhead: a search builds and
+    traces dozens of new models, and under ``fit`` compiling the model and tracing its training
+    and optimizer step dominates each child's cost (``python -m benchmarks.fast_fit`` measures
+    both on the chapter's children). Mini-batches are full (the remainder of each shuffled epoch
+    is dropped), so the step is traced once.
+
+    The seeding contract is :func:`fit`'s: the global Python/NumPy/TF/Keras seeds are set from
+    ``seed``; the example order of epoch ``e`` depends only on ``(seed, e)`` (the ``e``-th
+    permutation drawn by ``np.random.default_rng(seed)``); the random masks of layers such as
+    ``Dropout`` are reset at the start of every epoch from ``(seed, e)`` (:func:`seed_layers`).
+
+    Args:
+        model: an uncompiled (or compiled; the compile settings are not used) ``keras.Model``
+            with a softmax output.
+        x, y: training images and integer labels.
+        epochs: passes over the data.
+        batch_size: examples per step (at most ``len(x)``).
+        learning_rate: learning rate of SGD with Nesterov momentum 0.9 (as NAS trained its children).
+        seed: the seed (see above).
+        optimizer: a fresh Keras optimizer to use instead (``learning_rate`` is then ignored).
+
+    Returns:
+        The mean training loss of each epoch.
+    """
+    import tensorflow as tf
+
+    check.keras_model(model)
+    epochs = check.integer(epochs, "epochs", minimum=1)
+    batch_size = check.integer(batch_size, "batch_size", minimum=1)
+    seed = check.non_negative_int(seed, "seed")
+    if len(x) < batch_size:
+        raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({len(x)} examples)")
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    if optimizer is None:
+        optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    elif not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(f"optimizer must be a keras.optimizers.Optimizer, got {type(optimizer).__name__}")
+    weights = model.trainable_variables
+    optimizer.build(weights)
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return loss
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = tf.constant(x, dtype="float32")
+    y = tf.constant(y, dtype="int64")
+    n_batches = len(x) // batch_size
+    losses = []
+    for epoch in range(epochs):
+        seed_layers(model, seed, epoch)
+        order = tf.constant(rng.permutation(len(x))[: n_batches * batch_size].reshape(n_batches, batch_size))
+        total = 0.0
+        for b in range(n_batches):
+            idx = order[b]
+            total += float(step(tf.gather(x, idx), tf.gather(y, idx)))
+        losses.append(total / n_batches)
+    return losses

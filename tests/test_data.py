@@ -33,7 +33,9 @@ def test_reference_only_entry_is_refused():
     ({"n_test": -3}, "n_test must be a positive int"),
     ({"n_train": 2.5}, "n_train must be a positive int"),
     ({"seed": -1}, "seed must be a non-negative int"),
-    ({"size": 32}, r"unknown option\(s\) \['size'\] for 'digits'"),
+    ({"channels": 3}, r"unknown option\(s\) \['channels'\] for 'digits'"),
+    ({"size": 0}, "size must be a positive int"),
+    ({"size": 16.0}, "size must be a positive int"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -146,3 +148,16 @@ def test_reachability_probe_times_out_quickly():
     t0 = time.perf_counter()
     assert data._reachable("https://203.0.113.1/nothing.npz", timeout=1.0) is False
     assert time.perf_counter() - t0 < 5
+
+
+def test_size_resizes_like_the_chapters_did():
+    import keras
+
+    (xtr, ytr), (xte, yte) = data.load("digits")
+    (rtr, rytr), (rte, _) = data.load("digits", size=16)
+    assert rtr.shape[1:] == (16, 16, 1) and rte.shape[1:] == (16, 16, 1) and rtr.dtype == np.float32
+    np.testing.assert_array_equal(rytr, ytr)
+    by_hand = keras.ops.convert_to_numpy(keras.ops.image.resize(xtr, (16, 16)))
+    np.testing.assert_array_equal(rtr, by_hand)  # the block chapters 6 and 8 copied
+    assert data.load("digits", size=8)[0][0].shape[1:] == (8, 8, 1)
+    assert data.load("shapes", size=16, n_train=4, n_test=2)[0][0].shape == (4, 16, 16, 1)

@@ -27,7 +27,7 @@ def test_simple_cnn_and_mlp_shapes():
     (lambda: models.mnist_convnet(input_shape=(28, 28)), r"input_shape must be \(height, width, channels\)"),
     (lambda: models.mnist_convnet(input_shape=(5, 5, 1)), "at least 10"),
     (lambda: models.mnist_convnet(classes=0), "classes must be a positive int"),
-    (lambda: models.mnist_convnet(weights="imagenet"), "no published weights"),
+    (lambda: models.mnist_convnet(weights="imagenet"), "has no published weights"),
     (lambda: models.mnist_convnet(dropout=1.0), r"dropout must be in \[0, 1\)"),
     (lambda: models.simple_cnn(filters=()), "filters must be a non-empty sequence"),
     (lambda: models.simple_cnn(include_top=False, pooling="sum"), "pooling must be None, 'avg' or 'max'"),

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnnbook import models, plot, pretrained
+from cnnbook import applications, models, plot, pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "InceptionV3",
@@ -98,7 +98,7 @@ def test_multiply_adds_by_hand():
 
 
 def test_multiply_adds_needs_a_fixed_input_size():
-    with pytest.raises(ValueError, match="unknown output size"):
+    with pytest.raises(ValueError, match="fixed input size"):
         pretrained.multiply_adds(keras.applications.MobileNetV2(weights=None, include_top=False))
 
 
@@ -149,9 +149,9 @@ def test_weights_file_is_what_keras_downloads_every_row():
 OFFLINE = textwrap.dedent(
     """
     import sys, time
-    from cnnbook import pretrained
-    if pretrained._reachable():  # online machine: aim the probe at a non-routable address instead
-        pretrained._HOST = "10.255.255.1"
+    from cnnbook import applications, pretrained
+    if applications._reachable():  # online machine: aim the probe at a non-routable address instead
+        applications._HOST = "10.255.255.1"
     t0 = time.perf_counter()
     try:
         pretrained.load("ResNet50")
@@ -178,8 +178,8 @@ def test_offline_without_cached_weights_fails_fast(tmp_path):
 
 def test_cached_file_skips_the_probe(tmp_path, monkeypatch):
     """With the file in the cache, load() goes straight to Keras (here: a fake file Keras rejects)."""
-    monkeypatch.setattr(pretrained, "keras_models_dir", lambda: tmp_path)
-    monkeypatch.setattr(pretrained, "_reachable", lambda *a, **k: pytest.fail("probe called"))
+    monkeypatch.setattr(applications, "keras_models_dir", lambda: tmp_path)
+    monkeypatch.setattr(applications, "_reachable", lambda *a, **k: pytest.fail("probe called"))
     path, _ = pretrained.weights_file("MobileNet", include_top=False)
     assert path.parent == tmp_path
     path.write_bytes(b"not an h5 file")

@@ -262,3 +262,46 @@ def test_foreign_or_broken_backup_is_refused(digits, tmp_path):
     afile.write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         train.fit(compiled(), (x, y), epochs=2, backup_dir=afile)
+
+
+# ------------------------------------------------------------------------------ one training path
+
+
+def test_the_old_training_names_are_train_functions():
+    from cnnbook import nas, pretrained, resnet, shipped
+
+    assert resnet.compare_training is train.compare_training
+    assert resnet.paper_optimizer is train.paper_optimizer and resnet.training_dataset is train.training_dataset
+    assert nas.train_child is train.fast_fit
+    assert pretrained.fit_few is shipped.fit_few
+
+
+def test_fit_steps_per_epoch_on_an_endless_dataset(digits):
+    x, y, _, _ = digits
+    m = compiled(dropout=0.0)
+    ds = train.training_dataset(x, y, batch_size=32, seed=0)  # repeats forever
+    h = train.fit(m, ds, epochs=2, steps_per_epoch=3, seed=0)
+    assert len(h.history["loss"]) == 2
+    assert int(m.optimizer.iterations.numpy()) == 6
+    with pytest.raises(ValueError, match="steps_per_epoch applies to a tf.data.Dataset"):
+        train.fit(m, (x, y), epochs=1, steps_per_epoch=2)
+    with pytest.raises(ValueError, match="steps_per_epoch must be a positive int"):
+        train.fit(m, ds, epochs=1, steps_per_epoch=0)
+
+
+def test_fast_fit_seeding_contract(digits):
+    """Same seed, same losses (dropout masks included); another seed, another run."""
+    x, y, _, _ = digits
+
+    def run(seed):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(x.shape[1:])
+        h = keras.layers.Flatten()(inputs)
+        h = keras.layers.Dropout(0.5, seed=3)(keras.layers.Dense(16, activation="relu")(h))
+        model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(h))
+        return train.fast_fit(model, x, y, epochs=2, batch_size=32, seed=seed)
+
+    a, b, c = run(1), run(1), run(2)
+    assert a == b and a != c
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        train.fast_fit(models.mlp((28, 28, 1), 10), x, y, seed=-1)
