@@ -14,8 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_table_and_page(tmp_path):
     rows = [run._row("g", "a | b", "1 s", "<= 2 s", "note")]
     text = run.table(rows)
-    assert text.splitlines()[0] == "| group | name | value | target | note |"
+    assert text.splitlines()[0] == "| group | name | value | target | met? | note |"
     assert "a / b" in text  # a pipe inside a cell cannot break the markdown table
+    missed = run.table([run._row("g", "slow", "1.2", "<= 1.05", "", met=False),
+                        run._row("g", "fast", "1.0", "<= 1.05", "", met=True)]).splitlines()
+    assert "**MISS**" in missed[2] and "**MISS**" not in missed[3] and "| yes |" in missed[3]
     page = tmp_path / "b.md"
     run.write_page(page, rows, 12.0, "busy machine.")
     content = page.read_text()
