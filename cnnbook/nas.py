@@ -835,3 +835,41 @@ def search(
             callback(i, trial)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# NASNet-A, the paper's searched cells
+# --------------------------------------------------------------------------------------------
+
+#: NASNet-A's normal and reduction cells (Zoph et al., 2018, Fig. 4 and appendix A.1), the cells of
+#: ``keras.applications.NASNetMobile`` / ``NASNetLarge``, written in this module's format and sized
+#: as the paper's CIFAR-10 network ``6 @ 768``: N = 6 normal cells per stage, two reduction cells,
+#: and F = 768 / 24 = 32 filters in the first stage (the paper's F counts the 6 x 4F = 24F channels
+#: of the last cell). Hidden state 0 is ``h[k-2]``, 1 is ``h[k-1]``.
+#:
+#: Every operation is in :data:`OPS`. Three things differ from the paper's implementation, which
+#: :func:`build` does not reproduce: NASNet applies each separable convolution twice in a row (ReLU,
+#: sep. conv, BN, ReLU, sep. conv, BN); its normal cell also concatenates its input ``h[k-2]`` into
+#: the output (6 x F channels instead of 5 x F) and its reduction cell also concatenates block 1,
+#: which block 3 reads (4 x F instead of 3 x F); and it projects ``h[k-2]`` only when its shape
+#: differs. So ``build(NASNET_A)`` has the same cells but fewer parameters than the paper's network.
+NASNET_A: dict[str, Any] = {
+    "normal": [
+        {"inputs": [1, 0], "ops": ["sep5x5", "sep3x3"]},
+        {"inputs": [0, 0], "ops": ["sep5x5", "sep3x3"]},
+        {"inputs": [1, 0], "ops": ["avg3x3", "identity"]},
+        {"inputs": [0, 0], "ops": ["avg3x3", "avg3x3"]},
+        {"inputs": [1, 1], "ops": ["sep3x3", "identity"]},
+    ],
+    "reduction": [
+        {"inputs": [1, 0], "ops": ["sep5x5", "sep7x7"]},
+        {"inputs": [1, 0], "ops": ["max3x3", "sep7x7"]},
+        {"inputs": [1, 0], "ops": ["avg3x3", "sep5x5"]},
+        {"inputs": [3, 2], "ops": ["identity", "avg3x3"]},
+        {"inputs": [2, 1], "ops": ["sep3x3", "max3x3"]},
+    ],
+    "num_cells": 6,
+    "filters": 32,
+    "num_reductions": 2,
+}
+__all__.append("NASNET_A")

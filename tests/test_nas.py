@@ -378,3 +378,48 @@ def test_train_child_optimizer_argument(tiny_data):
     losses = nas.train_child(m, x, y, epochs=3, batch_size=16, optimizer=keras.optimizers.Adam(3e-3))
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert 0.0 <= nas.accuracy(m, xv, yv) <= 1.0
+
+
+# ---------------------------------------------------------------- NASNet-A, the paper's cells
+
+
+def test_nasnet_a_is_a_valid_architecture_of_the_paper_size():
+    arch = nas.validate(nas.NASNET_A)
+    assert arch == nas.NASNET_A  # already normalised
+    assert "NASNET_A" in nas.__all__
+    # 6 @ 768: N = 6, and 768 = 6 hidden states x 4F channels in the last stage -> F = 32
+    assert arch["num_cells"] == 6 and arch["num_reductions"] == 2
+    assert 6 * arch["filters"] * 2 ** arch["num_reductions"] == 768
+    for cell in ("normal", "reduction"):
+        assert len(arch[cell]) == 5
+        ops = [op for b in arch[cell] for op in b["ops"]]
+        assert set(ops) <= set(nas.OPS)
+        assert "conv1x7_7x1" not in ops  # NASNet-A has no asymmetric convolutions
+        # five of the ten operations of each cell are separable convolutions
+        assert sum(op.startswith("sep") for op in ops) == 5
+
+
+def test_nasnet_a_structure_matches_the_paper():
+    normal, reduction = nas.NASNET_A["normal"], nas.NASNET_A["reduction"]
+    # the normal cell reads only its two inputs; every block output reaches the concatenation
+    assert all(i < 2 for b in normal for i in b["inputs"])
+    assert nas.loose_ends(normal) == [2, 3, 4, 5, 6]
+    # the reduction cell's blocks 3 and 4 read block 0 and block 1
+    assert reduction[3]["inputs"] == [3, 2] and reduction[4]["inputs"] == [2, 1]
+    assert nas.loose_ends(reduction) == [4, 5, 6]
+    # the 7x7 separable convolutions are only in the reduction cell
+    assert all("sep7x7" not in b["ops"] for b in normal)
+    assert sum(b["ops"].count("sep7x7") for b in reduction) == 2
+
+
+def test_nasnet_a_builds_at_a_small_size():
+    small = nas.scale(nas.NASNET_A, num_cells=1, filters=4, num_reductions=1)
+    model = nas.build(small, input_shape=(8, 8, 1), classes=10)
+    census = nas.cell_census(model)
+    assert census["normal_cells"] == 2 and census["reduction_cells"] == 1
+    assert census["separable_convs"] == 3 * 5
+    assert census["adds"] == 3 * 5
+    assert model.output_shape == (None, 10)
+    # doubling F: 1x1 and pointwise weights grow as F^2, depthwise, BN and classifier as F
+    wide = nas.build(nas.scale(small, filters=8), input_shape=(8, 8, 1), classes=10)
+    assert 2.0 < wide.count_params() / model.count_params() < 4.0
