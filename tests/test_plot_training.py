@@ -121,3 +121,14 @@ def test_confusion_matrix_counts_pairs():
 def test_confusion_matrix_rejects_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_narrow_panels_get_short_titles_and_one_axis_label():
+    maps = {e: RNG.random((26, 26, 32)) for e in (0, 5)}
+    fig = plot.feature_maps_over_epochs(maps, image=RNG.random((28, 28)), max_maps=16)
+    _legible(fig)
+    titles = [ax.get_title() for ax in fig.axes[:17]]
+    assert titles == ["input"] + [str(c) for c in range(16)]
+    assert [t.get_text() for t in fig.texts] == ["feature map (channel)"]
+    assert _text_boxes_overlap(fig) == []
+    plt.close(fig)
