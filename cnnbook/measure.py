@@ -78,7 +78,10 @@ def _positions(shape) -> int:
 
 
 def _shape(tensor):
-    return tuple(tensor.shape) if not isinstance(tensor, (list, tuple)) else tuple(tensor[0].shape)
+    if isinstance(tensor, (list, tuple)):
+        # an InputLayer's call record can hold an empty input list
+        return tuple(tensor[0].shape) if tensor else ()
+    return tuple(tensor.shape)
 
 
 def _call_cost(layer, inputs, outputs) -> int | None:
