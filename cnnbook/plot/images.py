@@ -114,7 +114,7 @@ def feature_maps(maps, *, max_maps: int = 16, ncols: int = 8, title: str | None 
     ncols = _positive_int(ncols, "ncols")
     aspect = m.shape[0] / m.shape[1]
     cols = min(ncols, n + extra)
-    cell = min(1.6, COLUMN_WIDTH_IN / cols)
+    cell = min(3.4, COLUMN_WIDTH_IN / cols)
     rows = -(-(n + extra) // cols)
     head = 0.3 if titles is not None or image is not None else 0.12
     fig, axes = _figure(cell * cols, (cell * aspect + head) * rows + (0.35 if title else 0.05),
