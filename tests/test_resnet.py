@@ -360,3 +360,11 @@ def test_excitations_per_class_and_keep_models():
         excitations(resnet_cifar(8, widths=(4, 4, 8), input_shape=(8, 8, 1)), x, y)
     with pytest.raises(ValueError, match="same length"):
         excitations(model, x, y[:5])
+
+
+def test_imagenet_basic_multiply_adds_match_paper():
+    # He et al. (2016a), Table 1: 1.8 and 3.6 billion multiply-adds ("FLOPs") at 224x224;
+    # the plain network costs the same as the ResNet with option-A shortcuts (Fig. 3)
+    for depth, paper in ((18, 1.8), (34, 3.6)):
+        assert round(multiply_adds(resnet_imagenet(depth, shortcut="A")) / 1e9, 1) == paper
+    assert multiply_adds(resnet_imagenet(34, plain=True)) == multiply_adds(resnet_imagenet(34, shortcut="A"))
