@@ -141,9 +141,9 @@ def multiply_adds(model: keras.Model, *, detail: bool = False):
     check.keras_model(model)
     counts: dict[str, int] = {}
     for layer in all_layers(model):
-        calls = compat.layer_calls(layer)
-        if not calls:
+        if not layer.weights:  # inputs, pooling, activations, additions, reshapes: no multiply-adds
             continue
+        calls = compat.layer_calls(layer)
         for inputs, outputs in calls:
             shape = _shape(outputs)
             if any(s is None for s in shape[1:]):
