@@ -74,6 +74,20 @@ def _run_note(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     section.insert(1, note)
 
 
+# --- exercise -> solution link -------------------------------------------------------------
+def _link_solutions(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Each exercise ``ex-N-M`` ends with a link to its solution ``sol-N-M`` on the same page
+    (sphinx-exercise links only the other way, from the solution's title to the exercise)."""
+    ids = {i: n for n in doctree.findall(nodes.Element) for i in n.get("ids", [])}
+    for ex_id, node in ids.items():
+        sol_id = "sol-" + ex_id[3:]
+        if not ex_id.startswith("ex-") or sol_id not in ids:
+            continue
+        para = nodes.paragraph(classes=["cnnbook-solution-link"])
+        para += nodes.reference("", "Solution ↓", internal=True, refid=sol_id)
+        node += para
+
+
 # --- API pages -------------------------------------------------------------------------------
 _KERAS_SRC = re.compile(r"\bkeras\.src\.(\w+)(?:\.\w+)*\.(\w+)")
 _CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
@@ -352,7 +366,9 @@ def setup(app: Sphinx):
     _register_bibtex_style()
     app.connect("builder-inited", _add_static)
     app.add_css_file("cnnbook.css")
+    app.add_js_file("cnnbook.js", loading_method="defer")
     app.connect("doctree-resolved", _run_note)
+    app.connect("doctree-resolved", _link_solutions)
     app.connect("autodoc-process-signature", _process_signature)
     app.connect("autodoc-process-docstring", _drop_type_docstring)
     app.setup_extension("sphinx.ext.autodoc")
