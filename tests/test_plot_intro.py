@@ -162,3 +162,12 @@ def test_check_legible_rejects_small_text_and_wide_figures():
     ax.text(0, 0, "tiny", fontsize=6)
     with pytest.raises(ValueError, match="text below"):
         plot.check_legible(fig)
+
+
+def test_filters_titles_one_per_filter():
+    fig = plot.filters(np.random.default_rng(1).normal(size=(3, 3, 1, 16)), ncols=8,
+                       titles=[f"{v:.2f}" for v in np.linspace(0, 1, 16)])
+    assert [ax.get_title() for ax in fig.axes if ax.images][:2] == ["0.00", "0.07"]
+    assert plot.check_legible(fig) is fig
+    with pytest.raises(ValueError, match=r"titles must have one entry per filter \(16\), got 2"):
+        plot.filters(np.zeros((3, 3, 1, 16)), titles=["a", "b"])

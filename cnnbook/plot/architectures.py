@@ -60,7 +60,7 @@ def architecture(stages: Sequence[tuple[str, str]], *, title: str | None = None,
     per_row = -(-n // rows)  # balance the rows
     width = per_row * (w + gap) - gap + 2 * margin
     title_h = 0.35 if title else 0.05
-    height = title_h + rows * h + (rows - 1) * row_gap + 0.55
+    height = title_h + rows * h + (rows - 1) * row_gap + 0.45
     fig, ax = _figure(width, height)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
     ax.set_xlim(-margin, width - margin)

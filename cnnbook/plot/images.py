@@ -67,22 +67,29 @@ def image_grid(
     return check_legible(fig)
 
 
-def filters(kernels, *, ncols: int = 8, title: str | None = None) -> Figure:
+def filters(kernels, *, ncols: int = 8, title: str | None = None,
+            titles: Sequence[str] | None = None) -> Figure:
     """First-layer convolution kernels, shape (kh, kw, C_in, C_out), one panel per output filter.
 
     RGB kernels (C_in = 3) are drawn in colour, others as their first input channel; every
     panel is rescaled to its own min..max, so the pattern (not the magnitude) shows. Panels are
-    0.85 in wide (smaller only if ``ncols`` of them would not fit the column).
+    0.85 in wide (smaller only if ``ncols`` of them would not fit the column). ``titles``
+    (one short string per filter, e.g. a measured property) is written above the panels.
     """
     k = _array(kernels, "kernels", (4,))
     ncols = _positive_int(ncols, "ncols")
     n = k.shape[-1]
-    fig, axes = _grid(n, ncols, cell=min(0.85, COLUMN_WIDTH_IN / min(ncols, n)), title=title)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles must have one entry per filter ({n}), got {len(titles)}")
+    fig, axes = _grid(n, ncols, cell=min(0.85, COLUMN_WIDTH_IN / min(ncols, n)) + (0.12 if titles else 0),
+                      title=title)
     for i, ax in enumerate(axes):
         if i >= n:
             break
         w = k[..., i]
         _show(ax, w if w.shape[-1] == 3 else w[..., 0], cmap="gray", normalise=True)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=MIN_FONT_PT)
     fig.tight_layout()
     return check_legible(fig)
 
