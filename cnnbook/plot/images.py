@@ -81,8 +81,16 @@ def filters(kernels, *, ncols: int = 8, title: str | None = None,
     n = k.shape[-1]
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles must have one entry per filter ({n}), got {len(titles)}")
-    fig, axes = _grid(n, ncols, cell=min(0.85, COLUMN_WIDTH_IN / min(ncols, n)) + (0.12 if titles else 0),
-                      title=title)
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    cell = min(0.85, COLUMN_WIDTH_IN / cols)
+    fig, axes = _figure(cell * cols, (cell + (0.28 if titles is not None else 0.05)) * rows
+                        + (0.4 if title else 0.0), nrows=rows, ncols=cols, squeeze=False)
+    axes = list(axes.flat)
+    for ax in axes[n:]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
     for i, ax in enumerate(axes):
         if i >= n:
             break
