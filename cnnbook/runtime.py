@@ -141,7 +141,7 @@ def seed(value: int = 0, *, deterministic: bool | None = None, clear_session: bo
         clear_session: reset Keras' global state first (layer-name counters, dtype policy), so
             that model summaries and seeds repeat from cell to cell. Under the full profile on a
             GPU that supports it, the ``mixed_float16`` policy is set again afterwards (see
-            :func:`use_mixed_precision`).
+            :func:`cnnbook.distribute.use_mixed_precision`).
 
     Returns:
         The seed.

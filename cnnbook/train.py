@@ -21,7 +21,7 @@ contract (``benchmarks/fast_fit.py`` measures why).
 - resumption of a killed run through Keras's ``BackupAndRestore`` callback when ``backup_dir``
   is given, refusing a folder written by another model or run;
 - distribution: a model built inside a ``tf.distribute`` strategy's scope (see
-  :func:`cnnbook.runtime.strategy`) is trained on all its replicas, with the global batch
+  :func:`cnnbook.distribute.strategy`) is trained on all its replicas, with the global batch
   ``batch_size`` x replicas.
 
 Metrics, progress bars and the history are Keras's own.
@@ -290,7 +290,7 @@ def fit(
 
     Args:
         model: a compiled ``keras.Model``. For several devices, build and compile it inside
-            ``cnnbook.runtime.strategy().scope()``.
+            ``cnnbook.distribute.strategy().scope()``.
         data: ``(x, y)`` arrays or a batched ``tf.data.Dataset``.
         epochs: maximum number of epochs (positive int); a resumed run stops at the same total.
         batch_size: examples per replica and step for array data; the global batch is
