@@ -67,8 +67,8 @@ def get(name: str, **kwargs) -> keras.Model:
     contract keywords), e.g. ``get("resnet_cifar", depth=20, classes=10)``.
 
     Raises:
-        ValueError: an unknown name (the message lists :func:`names`), or a keyword the builder
-            does not take (the message lists those it takes).
+        ValueError: an unknown name (the message lists :func:`names`), a keyword the builder
+            does not take (the message lists those it takes), or a missing required argument.
     """
     import inspect
 
@@ -77,6 +77,9 @@ def get(name: str, **kwargs) -> keras.Model:
     unknown = sorted(set(kwargs) - set(params))
     if unknown:
         raise ValueError(f"{name} takes no keyword(s) {unknown}; it takes {', '.join(params)}")
+    missing = [p for p, v in params.items() if v.default is v.empty and p not in kwargs]
+    if missing:
+        raise ValueError(f"{name} needs {', '.join(missing)} (e.g. models.get({name!r}, {missing[0]}=...))")
     return build(**kwargs)
 
 

@@ -44,6 +44,8 @@ def test_registry_lists_every_builder_and_each_has_test_arguments():
     assert set(models.names()) == set(SMALL)
     with pytest.raises(ValueError, match="name must be one of 'mnist_convnet'"):
         models.get("resnet50")
+    with pytest.raises(ValueError, match=r"resnet_cifar needs depth \(e.g. models.get\('resnet_cifar', depth=...\)\)"):
+        models.get("resnet_cifar")
 
 
 @pytest.mark.parametrize("name", models.names())
