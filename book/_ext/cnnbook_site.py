@@ -74,6 +74,25 @@ def _run_note(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     section.insert(1, note)
 
 
+# --- per-chapter numbers: "Exercise 3.1", not the 11th exercise of the book ----------------------
+_CHAPTER_DOC = re.compile(r"(?:^|/)(\d\d)_[^/]*$")
+
+
+def _number_by_chapter(app: Sphinx, env) -> list[str]:
+    """Sphinx numbers exercises (and other numbered items) through the whole book when the
+    toctree is not numbered; chapter pages get ``chapter.k`` instead, matching their labels."""
+    for docname, by_type in getattr(env, "toc_fignumbers", {}).items():
+        m = _CHAPTER_DOC.search(docname)
+        if not m:
+            continue
+        chapter = int(m.group(1))
+        for figtype, numbers in by_type.items():
+            ordered = sorted(numbers, key=lambda i: numbers[i])
+            for k, node_id in enumerate(ordered, 1):
+                numbers[node_id] = (chapter, k)
+    return []
+
+
 # --- exercise -> solution link -------------------------------------------------------------
 def _link_solutions(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Each exercise ``ex-N-M`` ends with a link to its solution ``sol-N-M`` on the same page
@@ -369,6 +388,8 @@ def setup(app: Sphinx):
     app.add_js_file("cnnbook.js", loading_method="defer")
     app.connect("doctree-resolved", _run_note)
     app.connect("doctree-resolved", _link_solutions)
+    # after Sphinx's own numbering (TocTreeCollector, default priority 500)
+    app.connect("env-get-updated", _number_by_chapter, priority=900)
     app.connect("autodoc-process-signature", _process_signature)
     app.connect("autodoc-process-docstring", _drop_type_docstring)
     app.setup_extension("sphinx.ext.autodoc")
