@@ -64,13 +64,11 @@ def _run_note(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         return
     name = Path(docname).name + ".ipynb"
     note = nodes.paragraph(classes=["cnnbook-run-note"])
-    note += nodes.Text("Run this chapter yourself: in a clone of the repository, ")
+    note += nodes.Text("Run it yourself: ")
     note += nodes.literal(text="scripts/dev lab")
-    note += nodes.Text(" opens JupyterLab on ")
-    note += nodes.literal(text="book/")
-    note += nodes.Text("; open ")
+    note += nodes.Text(" in a clone of the repository, open ")
     note += nodes.literal(text=name)
-    note += nodes.Text(" and run all cells (a CPU is enough). The ⬇ button above downloads it.")
+    note += nodes.Text(", run all cells (a CPU is enough).")
     section.insert(1, note)
 
 
