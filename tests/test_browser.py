@@ -278,7 +278,7 @@ _OVERFLOW = """() => {
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("page_path", _toc_pages())
 def test_page_health(visit, page_path, width):
-    """Title, math, images, width, links, then the navigation (see ``_check_navigation``);
+    """Title, math, images, width, links and glossary links, then the navigation;
     no console error, failed request or outside request on the way."""
     v = visit(page_path, width)
     page = v.page
@@ -326,6 +326,7 @@ def test_page_health(visit, page_path, width):
             elif parsed.fragment and target.suffix == ".html" and parsed.fragment not in _ids_of(target):
                 dead.append(href)
         assert not dead, f"{v.where()}: broken internal links: {dead[:5]}"
+        _check_glossary_links(v)
 
     _check_navigation(v)
     page.wait_for_timeout(100)
@@ -451,19 +452,17 @@ def test_glossary_defines_exactly_the_terms(visit):
     assert not no_link, f"glossary entries without a link to a chapter: {no_link}"
 
 
-@pytest.mark.parametrize("page_path", _toc_pages())
-def test_glossary_links_resolve(visit, page_path):
+def _check_glossary_links(v: Visit) -> None:
     """Every {term} reference is a link, and it lands on a term of the glossary page."""
-    v = visit(page_path, "laptop")
     unresolved = v.page.evaluate("() => Array.from(document.querySelectorAll('main .std-term'))"
                                  ".filter(s => !s.closest('a')).map(s => s.textContent)")
-    assert not unresolved, f"{page_path}: glossary terms without a link: {unresolved[:5]}"
+    assert not unresolved, f"{v.path}: glossary terms without a link: {unresolved[:5]}"
     hrefs = v.page.evaluate("() => Array.from(document.querySelectorAll('main a'))"
                             ".filter(a => a.querySelector('.std-term')).map(a => a.href)")
     glossary_ids = _ids_of(HTML / "book" / "glossary.html")
     bad = [h for h in hrefs if not urlparse(h).path.endswith("/book/glossary.html")
            or urlparse(h).fragment not in glossary_ids]
-    assert not bad, f"{page_path}: glossary links that do not land on a term: {bad[:5]}"
+    assert not bad, f"{v.path}: glossary links that do not land on a term: {bad[:5]}"
 
 
 @pytest.mark.parametrize("page_path", _chapter_pages())
