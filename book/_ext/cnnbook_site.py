@@ -72,6 +72,61 @@ def _run_note(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     section.insert(1, note)
 
 
+# --- short references in docstrings resolve like a reader would expect ----------------------
+def _resolve_short_reference(app: Sphinx, env, node, contnode):
+    """``:func:`fit``` in a ``cnnbook.train`` docstring, ``:data:`COLUMN_WIDTH_IN``` in a
+    ``cnnbook.plot.images`` one: look the name up in the module, then its parent packages (the
+    place a package re-exports it), then anywhere in ``cnnbook`` if exactly one object has it."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if not target or target.startswith("cnnbook.") and "." not in target[8:]:
+        return None
+    domain = env.get_domain("py")
+    objects = domain.objects
+    module = node.get("py:module") or ""
+    if not module and node.get("refdoc", "").rsplit("/", 1)[-1].startswith("cnnbook."):
+        module = node["refdoc"].rsplit("/", 1)[-1]
+    candidates = []
+    parts = module.split(".") if module else []
+    while parts:
+        candidates.append(".".join(parts) + "." + target)
+        parts.pop()
+    if target.startswith("cnnbook."):  # cnnbook.plot.x where x lives in cnnbook.plot.training
+        tail = target.rsplit(".", 1)[-1]
+        candidates += sorted(n for n in objects if n.startswith(target.rsplit(".", 1)[0] + ".")
+                             and n.endswith("." + tail))
+    found = next((c for c in candidates if c in objects), None)
+    if found is None:
+        same = [n for n in objects if n.endswith("." + target) and n.startswith("cnnbook.")]
+        if len(same) > 1:  # a re-export documented twice: keep the defining module's entry
+            same = [n for n in same if _defined_in(n)] or same
+            same = same if len({_obj_id(n) for n in same}) == 1 else []
+        found = same[0] if same else None
+    if found is None:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    entry = objects[found]
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, found)
+
+
+def _lookup(fullname: str):
+    modname, _, attr = fullname.rpartition(".")
+    try:
+        return getattr(importlib.import_module(modname), attr)
+    except Exception:  # noqa: BLE001 - not a module attribute (a method, say)
+        return None
+
+
+def _defined_in(fullname: str) -> bool:
+    return getattr(_lookup(fullname), "__module__", None) == fullname.rpartition(".")[0]
+
+
+def _obj_id(fullname: str) -> int:
+    return id(_lookup(fullname))
+
+
 # --- per-chapter numbers: "Exercise 3.1", not the 11th exercise of the book ----------------------
 _CHAPTER_DOC = re.compile(r"(?:^|/)(\d\d)_[^/]*$")
 
@@ -390,6 +445,7 @@ def setup(app: Sphinx):
     app.connect("env-get-updated", _number_by_chapter, priority=900)
     app.connect("autodoc-process-signature", _process_signature)
     app.connect("autodoc-process-docstring", _drop_type_docstring)
+    app.connect("missing-reference", _resolve_short_reference)
     app.setup_extension("sphinx.ext.autodoc")
     _safe_data_documenters(app)
     app.add_directive("cnnbook-api", ApiModule)
