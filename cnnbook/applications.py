@@ -380,26 +380,46 @@ def load(
     return model
 
 
-def preprocess(name: str, images) -> np.ndarray:
+def preprocess(name: str, images, *, check_range: bool = True) -> np.ndarray:
     """Resize images to ``name``'s default input size and apply its ``preprocess_input``.
 
     Args:
         name: a catalog name.
         images: uint8 or float images in [0, 255], (H, W, 3) or (N, H, W, 3).
+        check_range: refuse float images whose values all lie in [0, 1] (images scaled for
+            another network: Keras's ``preprocess_input`` expects [0, 255] and would return
+            garbage without a word) and values outside [0, 255]. Pass False if you really mean it.
 
     Returns:
         float32 array (N, S, S, 3) ready for ``model.predict``.
+
+    Raises:
+        ValueError: not RGB images, NaN or infinite values, or (with ``check_range``) values in
+            [0, 1] or outside [0, 255].
     """
     import importlib
 
     import tensorflow as tf
 
     a = _check_name(name)
-    x = np.asarray(images)
+    check_range = check.boolean(check_range, "check_range")
+    x = check.array(images, "images", ndim=(3, 4), finite=True, min_len=1)
+    if x.dtype == np.bool_:
+        raise check.ArgumentTypeError("images must hold numbers in [0, 255], got dtype bool")
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"images must be (H, W, 3) or (N, H, W, 3) RGB, got shape {x.shape}")
+    if min(x.shape) == 0:
+        raise ValueError(f"images must not be empty, got shape {x.shape}")
+    if check_range:
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(f"images must hold values in [0, 255] ({a.name} expects raw pixel values), got "
+                             f"values in [{lo:g}, {hi:g}]; pass check_range=False if you really mean it")
+        if np.issubdtype(x.dtype, np.floating) and 0 < hi <= 1.0:
+            raise ValueError(f"images hold values in [{lo:g}, {hi:g}], but {a.name} expects pixel values in "
+                             "[0, 255]: multiply by 255 first (or pass check_range=False if you really mean it)")
     x = tf.image.resize(x.astype(np.float32), (a.input_size, a.input_size)).numpy()
     module = importlib.import_module(f"keras.applications.{a.module}")
     return np.asarray(module.preprocess_input(x), dtype=np.float32)
@@ -413,8 +433,9 @@ def decode_imagenet(probs, k: int = 5) -> list[list[tuple[str, str, float]]]:
     """
     from keras.applications import imagenet_utils
 
+    _check_probs(probs)
     p = np.asarray(probs)
-    if p.ndim != 2 or p.shape[1] != 1000:
+    if p.shape[1] != 1000:
         raise ValueError(f"probs must have shape (N, 1000), got {p.shape}")
     _check_k(k, 1000)
     _ensure_cached(keras_models_dir() / _CLASS_INDEX[0], _CLASS_INDEX[1], "ImageNet class names")
@@ -435,10 +456,12 @@ def _check_k(k: Any, n_classes: int) -> int:
 
 
 def _check_probs(probs) -> np.ndarray:
-    p = np.asarray(probs, dtype=np.float32)
-    if p.ndim != 2 or p.shape[0] == 0:
+    p = check.array(probs, "probs", finite=True)
+    if p.dtype == np.bool_:
+        raise check.ArgumentTypeError("probs must hold numbers (scores per class), got dtype bool")
+    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
         raise ValueError(f"probs must be a 2-D array (N, classes), got shape {p.shape}")
-    return p
+    return p.astype(np.float32, copy=False)
 
 
 def top_k(probs, k: int = 5) -> tuple[np.ndarray, np.ndarray]:

@@ -213,6 +213,9 @@ def load(
         ValueError: unknown name, a registry entry without a loader, or a bad argument.
         DatasetUnavailable: a Keras dataset that is not cached and cannot be downloaded.
     """
+    if not isinstance(name, str):
+        raise check.ArgumentTypeError(f"name must be a dataset name (a str, one of {', '.join(names())}), "
+                                      f"got {check.describe(name)}")
     if name not in _REGISTRY:
         raise ValueError(f"name={name!r} is not a dataset; available: {', '.join(names())}")
     if not _REGISTRY[name].loadable:
@@ -335,10 +338,14 @@ def make_shapes(
     _check_positive_int("size", size, allow_none=False)
     if size < 12:
         raise ValueError(f"size must be at least 12 pixels, got {size}")
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels!r}")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    if not check.is_int(channels) or channels not in (1, 3):
+        err = ValueError if check.is_int(channels) else check.ArgumentTypeError
+        raise err(f"channels must be 1 or 3, got {check.describe(channels)}")
+    # finite: NaN or infinite noise would give all-NaN images
+    if not check.is_number(noise) or not np.isfinite(float(noise)) or noise < 0:
+        err = ValueError if check.is_number(noise) else check.ArgumentTypeError
+        raise err(f"noise must be a non-negative finite number, got {check.describe(noise)}")
+    check.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
     r = rng.uniform(3.0, max(4.0, size / 5), size=n)

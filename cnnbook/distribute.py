@@ -132,9 +132,14 @@ def strategy(devices: Sequence[str] | None = None):
     if cfg is not None and sum(len(a) for a in cfg["cluster"].values()) > 1:
         return tf.distribute.MultiWorkerMirroredStrategy()
     if devices is not None:
+        if isinstance(devices, (str, bytes)) or not isinstance(devices, Sequence) \
+                or not all(isinstance(d, str) for d in devices):
+            raise check.ArgumentTypeError(f"devices must be a list of device names such as ['/gpu:0', '/gpu:1'], "
+                                          f"got {check.describe(devices)}")
         devices = [str(d) for d in devices]
         if not devices:
             raise ValueError("devices must name at least one device, e.g. ['/gpu:0', '/gpu:1']")
+        _check_devices_exist(devices)
         if len(devices) == 1:
             return tf.distribute.OneDeviceStrategy(devices[0])
         return tf.distribute.MirroredStrategy(devices)
@@ -142,6 +147,30 @@ def strategy(devices: Sequence[str] | None = None):
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy([g.name for g in gpus])
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+
+
+def _check_devices_exist(devices: Sequence[str]) -> None:
+    """Refuse local device names the runtime does not see (a strategy over them would hang)."""
+    import tensorflow as tf
+
+    present = tf.config.list_logical_devices()
+    seen = {(tf.DeviceSpec.from_string(d.name).device_type.upper(), tf.DeviceSpec.from_string(d.name).device_index)
+            for d in present}
+    missing = []
+    for name in devices:
+        try:
+            spec = tf.DeviceSpec.from_string(name)
+        except (ValueError, TypeError):
+            raise ValueError(f"devices: {name!r} is not a device name such as '/gpu:0'") from None
+        if spec.job not in (None, "localhost"):
+            continue  # a device of another task: the cluster checks it
+        if spec.device_type is None:
+            raise ValueError(f"devices: {name!r} does not name a device type, e.g. '/gpu:0' or '/cpu:0'")
+        if (spec.device_type.upper(), spec.device_index if spec.device_index is not None else 0) not in seen:
+            missing.append(name)
+    if missing:
+        names = ", ".join(d.name for d in present) or "none"
+        raise ValueError(f"devices {missing} do not exist on this machine; the devices TensorFlow sees are: {names}")
 
 
 def replicas(strat=None) -> int:

@@ -275,6 +275,8 @@ def load_weights(model: keras.Model, weights) -> keras.Model:
         model.load_weights(str(path))
     except Exception as err:  # Keras raises ValueError/KeyError/OSError depending on the mismatch
         raise ValueError(f"weights={str(path)!r} does not fit the {model.name} architecture "
+                         f"({model.count_params():,} parameters in {len(model.weights)} weight arrays): the file "
+                         f"holds {check.describe_model_file(path)} "
                          f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
     return model
 

@@ -61,12 +61,15 @@ class LowLevelCNN(tf.Module):
         super().__init__(name="lowlevel_cnn")
         shape = check.input_shape(input_shape)
         classes = check.integer(classes, "classes", minimum=2)
-        if padding not in ("VALID", "SAME"):
-            raise ValueError(f"padding must be 'VALID' or 'SAME', got {padding!r}")
-        if len(filters) != 2 or any(int(f) < 1 for f in filters):
-            raise ValueError(f"filters must be two positive ints, got {filters!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if not isinstance(padding, str) or padding not in ("VALID", "SAME"):
+            raise ValueError(f"padding must be 'VALID' or 'SAME', got {check.describe(padding)}")
+        if isinstance(filters, (str, bytes)) or not isinstance(filters, (Sequence, np.ndarray)) \
+                or len(filters) != 2 or not all(check.is_int(f) for f in filters):
+            raise check.ArgumentTypeError(f"filters must be two positive ints, got {check.describe(filters)}")
+        check.int_sequence(filters, "filters", length=2)
+        kernel_size = check.positive_int(kernel_size, "kernel_size")
+        dropout = check.fraction(dropout, "dropout")
+        seed = check.non_negative_int(seed, "seed")
         self.input_shape = shape
         self.classes = classes
         self.padding = padding
@@ -148,14 +151,23 @@ def make_train_step(model: LowLevelCNN, optimizer):
 
 
 def _check_xy(model: LowLevelCNN, x, y, arg: str) -> tuple[np.ndarray, np.ndarray]:
+    x = check.array(x, f"{arg}: images", finite=True)
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     if x.ndim != 4 or x.shape[1:] != model.input_shape:
         raise ValueError(f"{arg}: images must have shape (N, {', '.join(map(str, model.input_shape))}), got {x.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{arg}: there are no images (shape {x.shape}); pass at least one example")
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"{arg}: labels must be integers of shape ({len(x)},), got {y.dtype} {y.shape}")
     if len(y) and (y.min() < 0 or y.max() >= model.classes):
         raise ValueError(f"{arg}: labels must lie in 0..{model.classes - 1}, got {y.min()}..{y.max()}")
     return x, y.astype(np.int64)
+
+
+def _pair(data, arg: str):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise check.ArgumentTypeError(f"{arg} must be an (x, y) pair of arrays, got {check.describe(data)}")
+    return data
 
 
 def train(
@@ -191,9 +203,12 @@ def train(
         raise ValueError(f"model must be a LowLevelCNN, got {type(model).__name__}")
     epochs = check.positive_int(epochs, "epochs")
     batch_size = check.positive_int(batch_size, "batch_size")
-    x, y = _check_xy(model, *data, "data")
+    learning_rate = check.positive_number(learning_rate, "learning_rate")
+    seed = check.non_negative_int(seed, "seed")
+    max_seconds = check.positive_number(max_seconds, "max_seconds", allow_none=True)
+    x, y = _check_xy(model, *_pair(data, "data"), "data")
     if validation_data is not None:
-        xv, yv = _check_xy(model, *validation_data, "validation_data")
+        xv, yv = _check_xy(model, *_pair(validation_data, "validation_data"), "validation_data")
     ds = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
           .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
           .batch(batch_size).prefetch(tf.data.AUTOTUNE))
@@ -220,6 +235,7 @@ def evaluate(model: LowLevelCNN, x, y, *, batch_size: int = 256) -> float:
     """Accuracy of the model (no dropout) on images ``x`` with integer labels ``y``."""
     if not isinstance(model, LowLevelCNN):
         raise ValueError(f"model must be a LowLevelCNN, got {type(model).__name__}")
+    batch_size = check.positive_int(batch_size, "batch_size")
     x, y = _check_xy(model, x, y, "x, y")
     predict = model.predict_classes
     pred = np.concatenate([predict(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)])

@@ -692,6 +692,9 @@ def _check_data(data) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, 
         raise ValueError(f"{msg}; got x shapes {xtr.shape} and {xva.shape}")
     if len(xtr) != len(ytr) or len(xva) != len(yva) or len(xtr) == 0 or len(xva) == 0:
         raise ValueError(f"{msg}; got {len(xtr)}/{len(ytr)} train and {len(xva)}/{len(yva)} validation items")
+    for arg, x in (("x_train", xtr), ("x_val", xva)):
+        check.array(x, arg, finite=True)
+    ytr, yva = check.labels(ytr, "y_train"), check.labels(yva, "y_val")
     return (xtr, ytr), (xva, yva)
 
 

@@ -83,7 +83,14 @@ def _numeric(value: Any, arg: str) -> np.ndarray:
         raise ValueError(f"{arg} must hold real numbers, got dtype {a.dtype}")
     if a.size == 0:
         raise ValueError(f"{arg} is empty (shape {a.shape})")
+    check.finite(a, arg)
     return a
+
+
+def _wide(a: np.ndarray) -> np.ndarray:
+    """Integer arrays as int64, so that sums of products do not overflow (uint8 200 x 9 is 1800,
+    not 8); floats unchanged."""
+    return a.astype(np.int64) if np.issubdtype(a.dtype, np.integer) and a.dtype != np.int64 else a
 
 
 def _images(x: Any) -> tuple[np.ndarray, bool]:
@@ -194,9 +201,11 @@ def _prepare_conv(x, w, b, stride, padding):
             f"w expects C_in={c_in} input channels (w.shape[2]) but x has {xs.shape[-1]} (last axis of x)"
         )
     if b is not None:
-        b = _numeric(b, "b")
+        b = _wide(_numeric(b, "b"))
         if b.shape != (c_out,):
             raise ValueError(f"b must have shape (C_out,) = ({c_out},), got shape {b.shape}")
+    # integer inputs (uint8 images, int kernels) are computed in int64 instead of overflowing
+    xs, w = _wide(xs), _wide(w)
     sh, sw = _pair(stride, "stride")
     pad = _padding(padding)
     (pt, pb), (pl, pr) = _pad_spec(xs.shape[1], xs.shape[2], kh, kw, sh, sw, pad)
@@ -235,11 +244,12 @@ def conv2d(x, w, b=None, stride=1, padding="valid") -> np.ndarray:
 
     Returns:
         Feature maps of shape ``(N, H_out, W_out, C_out)`` (no batch axis if ``x`` had none),
-        dtype from NumPy's promotion of ``x``, ``w`` and ``b``.
+        dtype from NumPy's promotion of ``x``, ``w`` and ``b``; integer inputs (such as uint8
+        images) are converted to int64 first, so the sums cannot overflow.
 
     Raises:
         ValueError: wrong rank, channel mismatch between ``x`` and ``w``, stride < 1, negative or
-            unknown padding, or a kernel larger than the padded input.
+            unknown padding, a kernel larger than the padded input, NaN or infinite values.
     """
     xp, w, b, sh, sw, squeeze = _prepare_conv(x, w, b, stride, padding)
     kh, kw, c_in, c_out = w.shape

@@ -11,6 +11,7 @@ workflow (load, preprocess, predict, decode top-k, transfer) runs offline. Train
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -131,20 +132,41 @@ def load_shipped(path: str | Path | None = None):
     """
     import keras
 
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise check.ArgumentTypeError(f"path must be a file path or None, got {check.describe(path)}")
     path = Path(SHIPPED_FILE if path is None else path)
     if not path.is_file():
         raise ValueError(f"path={str(path)!r} is not a file")
+    if not (path.name.endswith(".weights.h5") or path.suffix == ".keras"):
+        raise ValueError(f"path={str(path)!r} must end in .keras or .weights.h5")
     try:
         if path.name.endswith(".weights.h5"):
             model = shipped_architecture(classes=len(shipped_info()["classes"]))
             model.load_weights(str(path))
             return model
-        if path.suffix == ".keras":
-            return keras.saving.load_model(str(path), compile=False)
+        model = keras.saving.load_model(str(path), compile=False)
     except Exception as e:
-        raise ValueError(f"path={str(path)!r} does not hold weights of the shipped architecture "
+        raise ValueError(f"path={str(path)!r} does not hold weights of the shipped architecture: it holds "
+                         f"{check.describe_model_file(path)} "
                          f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
-    raise ValueError(f"path={str(path)!r} must end in .keras or .weights.h5")
+    if path != Path(SHIPPED_FILE):
+        _check_shipped_shapes(model, path)
+    return model
+
+
+def _check_shipped_shapes(model, path: Path) -> None:
+    """Refuse a ``.keras`` file whose model is not the shipped architecture (weights of other shapes)."""
+    import keras
+
+    ref = shipped_architecture(classes=len(shipped_info()["classes"]))
+    got = [tuple(w.shape) for w in model.weights]
+    want = [tuple(w.shape) for w in ref.weights]
+    ins = tuple(model.inputs[0].shape) if isinstance(model, keras.Model) and model.inputs else None
+    if got != want or ins != tuple(ref.inputs[0].shape):
+        raise ValueError(
+            f"path={str(path)!r} holds another model, not the shipped architecture: "
+            f"{check.describe_model_file(path)} ({model.count_params():,} parameters); the shipped model "
+            f"{ref.name!r} takes input {tuple(ref.inputs[0].shape)} and has {ref.count_params():,} parameters")
 
 
 def preprocess_shipped(images, *, canvas: int = CANVAS) -> np.ndarray:

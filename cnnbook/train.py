@@ -29,8 +29,11 @@ Metrics, progress bars and the history are Keras's own.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -43,11 +46,64 @@ import numpy as np
 from cnnbook import compat
 from cnnbook import validate as check
 
-__all__ = ["fit", "TimeBudget", "EpochSeeds", "Snapshots", "epoch_dataset", "resume_epoch", "RUN_FILE",
-           "paper_optimizer", "training_dataset", "compare_training", "fast_fit"]
+__all__ = ["fit", "TimeBudget", "EpochSeeds", "Snapshots", "StopOnNonFinite", "TrainingDiverged",
+           "epoch_dataset", "resume_epoch", "RUN_FILE", "LOCK_FILE", "paper_optimizer", "training_dataset",
+           "compare_training", "fast_fit"]
 
 #: File that :func:`fit` writes into ``backup_dir`` to recognise its own runs.
 RUN_FILE = "cnnbook_run.json"
+
+#: File that :func:`fit` holds in ``backup_dir`` while it trains (process id and host name), so a
+#: second process cannot write into a folder in use.
+LOCK_FILE = "cnnbook.lock"
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss or the weights became NaN or infinite during :func:`fit`."""
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop training with :class:`TrainingDiverged` as soon as the loss or the weights are not finite.
+
+    The loss is checked after every step (as ``keras.callbacks.TerminateOnNaN`` does, but raising an
+    error that names the epoch and the step instead of stopping quietly); the weights at the end of
+    every epoch, before a backup of that epoch is written (so the last good backup stays in place).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = int(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None:
+            try:
+                value = float(loss)
+            except (TypeError, ValueError):
+                return
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {value} at epoch {self._epoch + 1}, step {int(batch) + 1}; "
+                    "training stopped (a backup of the last finished epoch, if any, was kept). Lower the "
+                    "learning rate, or check the data")
+
+    def on_epoch_end(self, epoch, logs=None):
+        bad = []
+        for w in self.model.weights:
+            try:
+                value = keras.ops.convert_to_numpy(w)
+            except Exception:  # a variable that cannot be read here (e.g. on another worker)
+                continue
+            if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+                bad.append(w.path)
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged: after epoch {int(epoch) + 1} the weights {bad[:5]}"
+                f"{' and more' if len(bad) > 5 else ''} hold NaN or infinite values; training stopped before "
+                "backing up this epoch (a backup of the last good epoch, if any, was kept)")
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -179,14 +235,61 @@ def _classes(model: keras.Model) -> int | None:
     return int(shape[-1]) if shape and shape[-1] is not None and len(shape) == 2 else None
 
 
+_SPARSE = ("sparse_categorical_crossentropy", "sparsecategoricalcrossentropy")
+_ONE_HOT = ("categorical_crossentropy", "categoricalcrossentropy")
+
+
+def _loss_kind(model: keras.Model) -> str | None:
+    """``"sparse"`` (integer labels), ``"one-hot"`` or None (another or several losses)."""
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+        return "sparse"
+    if isinstance(loss, keras.losses.CategoricalCrossentropy):
+        return "one-hot"
+    name = loss if isinstance(loss, str) else getattr(loss, "__name__", None)
+    if not isinstance(name, str):
+        return None
+    name = name.lower()
+    return "sparse" if name in _SPARSE else "one-hot" if name in _ONE_HOT else None
+
+
+def _check_loss_labels(model: keras.Model, y: np.ndarray, arg: str) -> None:
+    """Labels that match the compiled loss: integer labels for a sparse loss, one-hot rows otherwise."""
+    kind, k = _loss_kind(model), _classes(model)
+    if kind == "sparse":
+        if y.ndim == 2 and y.shape[1] > 1:
+            raise ValueError(
+                f"{arg}: the model's loss is sparse_categorical_crossentropy, which takes integer labels of "
+                f"shape (N,), but y holds one-hot rows of shape {y.shape}; pass y.argmax(axis=1), or compile "
+                "with loss='categorical_crossentropy'")
+        flat = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 else y
+        if np.issubdtype(flat.dtype, np.floating) and not np.all(flat == np.round(flat)):
+            bad = flat[flat != np.round(flat)]
+            raise ValueError(
+                f"{arg}: y must hold integer class labels for sparse_categorical_crossentropy, got "
+                f"{bad.size} fractional value(s) such as {float(bad[0])!r}")
+    elif kind == "one-hot":
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and (k or 0) > 1):
+            raise ValueError(
+                f"{arg}: the model's loss is categorical_crossentropy, which takes one-hot labels of shape "
+                f"(N, {k}), but y has shape {y.shape} (integer labels?); pass "
+                f"keras.utils.to_categorical(y, {k}), or compile with loss='sparse_categorical_crossentropy'")
+
+
 def _check_y(model: keras.Model, y: np.ndarray, arg: str) -> None:
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        raise check.ArgumentTypeError(f"{arg}: y must hold numbers (labels), got dtype {y.dtype}")
+    check.finite(y, f"{arg}: y")
     k = _classes(model)
     if k is None:
+        _check_loss_labels(model, y, arg)
         return
     if y.ndim == 2 and y.shape[1] != 1:
         if y.shape[1] != k:
             raise ValueError(f"{arg}: one-hot labels have {y.shape[1]} columns but the model has {k} classes")
+        _check_loss_labels(model, y, arg)
         return
+    _check_loss_labels(model, y, arg)
     labels = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 else y
     if y.ndim > 2:
         raise ValueError(f"{arg}: labels must have shape (N,) or (N, {k}), got {y.shape}")
@@ -221,6 +324,9 @@ def _check_data(model: keras.Model, data, arg: str):
         raise ValueError(f"{arg}: x and y must have the same length, got {len(x)} and {len(y)}")
     if len(x) == 0:
         raise ValueError(f"{arg}: x is empty")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise check.ArgumentTypeError(f"{arg}: x must hold numbers (images), got dtype {x.dtype}")
+    check.finite(x, f"{arg}: x")
     _check_x(model, x.shape, arg)
     _check_y(model, y, arg)
     return x, y
@@ -231,7 +337,145 @@ def _fingerprint(model: keras.Model) -> dict:
         "model": model.name,
         "params": int(model.count_params()),
         "weights": [[w.path, list(w.shape)] for w in model.weights],
+        "architecture": _digest([[type(layer).__name__, _settings(layer.get_config())] for layer in model.layers]),
+        "optimizer": _optimizer_settings(model.optimizer),
+        "loss": _loss_name(getattr(model, "loss", None)),
     }
+
+
+def _settings(obj):
+    """A config without the names Keras numbers per session (``dense_3``), so that the same network
+    built in another process or after another one compares equal."""
+    if isinstance(obj, dict):
+        return {k: _settings(v) for k, v in obj.items() if k not in ("name", "inbound_nodes", "keras_history")}
+    if isinstance(obj, (list, tuple)):
+        return [_settings(v) for v in obj]
+    return obj
+
+
+def _plain(obj) -> str:
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def _digest(obj) -> str:
+    text = json.dumps(obj, sort_keys=True, default=_plain)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _optimizer_settings(optimizer) -> dict:
+    try:
+        config = keras.optimizers.serialize(optimizer)
+    except Exception:  # not serialisable: compare its class only
+        return {"class_name": type(optimizer).__name__}
+    return json.loads(json.dumps(_settings(config), sort_keys=True, default=_plain))
+
+
+def _loss_name(loss) -> Any:
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, keras.losses.Loss):
+        return json.loads(json.dumps(_settings(keras.losses.serialize(loss)), sort_keys=True, default=_plain))
+    if isinstance(loss, (list, tuple)):
+        return [_loss_name(v) for v in loss]
+    if isinstance(loss, dict):
+        return {k: _loss_name(v) for k, v in loss.items()}
+    return _plain(loss)
+
+
+def _data_digest(x: np.ndarray, y: np.ndarray) -> str:
+    """A fingerprint of the training data (shapes, dtypes and every byte)."""
+    h = hashlib.blake2b(digest_size=12)
+    for a in (x, y):
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    return h.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class _FolderLock:
+    """``LOCK_FILE`` in a backup folder: created atomically with this process's id and host name.
+
+    A lock left by a process that is no longer alive on this host (a killed run) is stale and is
+    taken over; a lock of a live process, or of another host, is refused with both named.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder / LOCK_FILE
+        self.created_folder = False
+        self.held = False
+        self.token = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+
+    def acquire(self) -> None:
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.created_folder = True
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if not self._stale():
+                    break
+                try:  # take the stale lock over
+                    os.replace(self.path, self.path.with_name(f"{LOCK_FILE}.stale-{os.getpid()}"))
+                    os.unlink(self.path.with_name(f"{LOCK_FILE}.stale-{os.getpid()}"))
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.token, f)
+            self.held = True
+            return
+        owner = self._owner() or {}
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["started"])) \
+            if isinstance(owner.get("started"), (int, float)) else "an unknown time"
+        self.release()
+        raise ValueError(
+            f"backup_dir={str(self.folder)!r} is in use by process {owner.get('pid', '?')} on host "
+            f"{owner.get('host', '?')!r} (since {since}; lock file {self.path}); two runs must not write "
+            "into one backup folder: wait for that run, pass another backup_dir, or delete the lock file "
+            "if that process is gone")
+
+    def _owner(self) -> dict | None:
+        try:
+            owner = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return owner if isinstance(owner, dict) else None
+
+    def _stale(self) -> bool:
+        owner = self._owner()
+        if owner is None:  # unreadable: stale once it is old enough not to be a lock being written
+            try:
+                return time.time() - self.path.stat().st_mtime > 30
+            except FileNotFoundError:
+                return True
+        pid, host = owner.get("pid"), owner.get("host")
+        if host != socket.gethostname() or not isinstance(pid, int):
+            return False  # another machine's process: cannot tell, so it is in use
+        return pid != os.getpid() and not _pid_alive(pid)
+
+    def release(self) -> None:
+        if self.held and self._owner() == self.token:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+        self.held = False
+        if self.created_folder:
+            try:
+                self.folder.rmdir()  # only if empty: a folder this call made and nothing wrote into
+            except OSError:
+                pass
 
 
 def _prepare_backup(backup_dir: Path, run: dict) -> int:
@@ -246,9 +490,12 @@ def _prepare_backup(backup_dir: Path, run: dict) -> int:
         except ValueError:
             raise ValueError(f"backup_dir={str(backup_dir)!r}: {RUN_FILE} is not valid JSON; "
                              "move the folder away to start afresh") from None
-        for key in ("model", "params", "weights", "seed", "batch_size", "examples"):
+        for key in ("model", "params", "weights", "architecture", "optimizer", "loss", "data", "seed",
+                    "batch_size", "examples"):
             if old.get(key) != run.get(key):
-                label = "model" if key in ("model", "params", "weights") else key
+                label = {"model": "model", "params": "model", "weights": "model",
+                         "architecture": "model (layer settings such as dropout differ)",
+                         "optimizer": "optimizer (or optimizer settings)", "data": "data set"}.get(key, key)
                 raise ValueError(
                     f"backup_dir={str(backup_dir)!r} holds a run of another {label} "
                     f"({key}: {_short(old.get(key))} there, {_short(run.get(key))} now); nothing was "
@@ -259,10 +506,25 @@ def _prepare_backup(backup_dir: Path, run: dict) -> int:
             f"backup_dir={str(backup_dir)!r} holds a Keras backup that cnnbook.train.fit did not write "
             f"(no {RUN_FILE}); nothing was overwritten: pass another backup_dir"
         )
+    weights = backup_dir / "latest.weights.h5"
+    if weights.exists():
+        _check_readable_weights(weights, backup_dir)
     start = resume_epoch(backup_dir)
     backup_dir.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(run))
     return start
+
+
+def _check_readable_weights(path: Path, backup_dir: Path) -> None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except Exception as err:  # h5py raises OSError (or others) for a truncated or foreign file
+        raise ValueError(
+            f"backup_dir={str(backup_dir)!r}: {path} is not a readable weights file ({err}); nothing was "
+            "overwritten: move that folder away (or delete it) to start afresh") from None
 
 
 def _short(value) -> str:
@@ -356,40 +618,69 @@ def fit(
         raise ValueError("steps_per_epoch applies to a tf.data.Dataset; array data has ceil(len(x) / batch) "
                          "steps per epoch (pass fewer examples, or a dataset)")
 
-    cbs = list(callbacks)
+    if isinstance(callbacks, keras.callbacks.Callback):
+        raise check.ArgumentTypeError(
+            f"callbacks must be a list of keras callbacks, got a single {type(callbacks).__name__}: "
+            f"pass callbacks=[{type(callbacks).__name__}(...)]")
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, (Sequence, tuple)):
+        raise check.ArgumentTypeError(f"callbacks must be a list of keras callbacks, got {check.describe(callbacks)}")
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise check.ArgumentTypeError(f"callbacks[{i}] must be a keras.callbacks.Callback, got {check.describe(cb)}")
+    max_seconds = check.positive_number(max_seconds, "max_seconds", allow_none=True)
+    shuffle = check.boolean(shuffle, "shuffle")
+    if backup_dir is not None and not isinstance(backup_dir, (str, os.PathLike)):
+        raise check.ArgumentTypeError(f"backup_dir must be a folder path or None, got {check.describe(backup_dir)}")
+
+    # the non-finite check comes before any backup callback: an epoch whose weights are NaN is
+    # never backed up, so the last good backup stays in place
+    cbs = [StopOnNonFinite()] + list(callbacks)
     start = 0
+    lock = None
     if backup_dir is not None:
         backup = Path(backup_dir)
         if compat.in_multi_worker_mode(strategy):
             backup = backup / f"worker-{_task_id(strategy)}"
+        if backup.exists() and not backup.is_dir():
+            raise ValueError(f"backup_dir={str(backup)!r} is a file, not a folder")
         run = dict(_fingerprint(model), seed=None if seed is None else int(seed), batch_size=global_batch,
-                   examples=len(data[0]) if arrays else None)
-        start = _prepare_backup(backup, run)
-        if start >= epochs:
-            raise ValueError(f"backup_dir={str(backup_dir)!r} holds a run that already finished {start} "
-                             f"epochs, and epochs={epochs}; nothing to do")
+                   examples=len(data[0]) if arrays else None, data=_data_digest(*data) if arrays else None)
+        lock = _FolderLock(backup)
+        lock.acquire()
+        try:
+            start = _prepare_backup(backup, run)
+            if start >= epochs:
+                raise ValueError(f"backup_dir={str(backup_dir)!r} holds a run that already finished {start} "
+                                 f"epochs, and epochs={epochs}; nothing to do")
+        except BaseException:
+            lock.release()
+            raise
         cbs.append(keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True))
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-        cbs.insert(0, EpochSeeds(int(seed)))
-    if max_seconds is not None:
-        cbs.append(TimeBudget(max_seconds))
+    try:  # the lock (if any) is released however this ends
+        if seed is not None:
+            keras.utils.set_random_seed(int(seed))
+            cbs.insert(0, EpochSeeds(int(seed)))
+        if max_seconds is not None:
+            cbs.append(TimeBudget(max_seconds))
 
-    if arrays and seed is not None:
-        x, y = data
-        steps = math.ceil(len(x) / global_batch)
-        ds = epoch_dataset(x, y, batch_size=global_batch, seed=int(seed), start_epoch=start, epochs=epochs,
-                           shuffle=shuffle)
-        kwargs = dict(x=ds, epochs=epochs, steps_per_epoch=steps, shuffle=False,
-                      validation_batch_size=global_batch if isinstance(validation_data, tuple) else None)
-    elif arrays:
-        kwargs = dict(x=data[0], y=data[1], batch_size=global_batch, epochs=epochs, shuffle=shuffle)
-    else:
-        kwargs = dict(x=data, epochs=epochs, shuffle=False, steps_per_epoch=steps_per_epoch)
-    kwargs.update(validation_data=validation_data, callbacks=cbs, verbose=verbose)
-    if compat.in_multi_worker_mode(strategy):
-        return compat.fit_multi_worker(model, strategy, data, kwargs)
-    return model.fit(**kwargs)
+        if arrays and seed is not None:
+            x, y = data
+            steps = math.ceil(len(x) / global_batch)
+            ds = epoch_dataset(x, y, batch_size=global_batch, seed=int(seed), start_epoch=start, epochs=epochs,
+                               shuffle=shuffle)
+            kwargs = dict(x=ds, epochs=epochs, steps_per_epoch=steps, shuffle=False,
+                          validation_batch_size=global_batch if isinstance(validation_data, tuple) else None)
+        elif arrays:
+            kwargs = dict(x=data[0], y=data[1], batch_size=global_batch, epochs=epochs, shuffle=shuffle)
+        else:
+            kwargs = dict(x=data, epochs=epochs, shuffle=False, steps_per_epoch=steps_per_epoch)
+        kwargs.update(validation_data=validation_data, callbacks=cbs, verbose=verbose)
+        if compat.in_multi_worker_mode(strategy):
+            return compat.fit_multi_worker(model, strategy, data, kwargs)
+        return model.fit(**kwargs)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _task_id(strategy) -> int:

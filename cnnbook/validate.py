@@ -56,6 +56,7 @@ __all__ = [
     "weights",
     "keras_model",
     "unknown_keys",
+    "describe_model_file",
 ]
 
 #: What ``pooling`` may be in every builder (as in keras.applications).
@@ -430,3 +431,51 @@ def unknown_keys(given: Mapping[str, Any] | Iterable[str], allowed: Iterable[str
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise ValueError(f"{arg} has unknown key(s) {unknown}; allowed: {', '.join(allowed) or 'none'}")
+
+
+def describe_model_file(path: Any) -> str:
+    """What a ``.keras`` or ``.weights.h5`` file holds, in a few words, for an error message.
+
+    A ``.keras`` file: the model's name, its input shape and its number of outputs (read from
+    the archive's ``config.json``, nothing is built). A weights file: the number of weight arrays
+    and of parameters, and the first layer names. A file that is neither says so.
+    """
+    import json
+    import zipfile
+
+    path = Path(path)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                config = json.loads(z.read("config.json"))
+            inner = config.get("config", {})
+            name = inner.get("name", "?")
+            layers_ = inner.get("layers", [])
+            shape = None
+            units = None
+            for layer in layers_:
+                cfg = layer.get("config", {})
+                if shape is None and layer.get("class_name") == "InputLayer":
+                    shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+                if "units" in cfg:
+                    units = cfg["units"]
+            where = f", input {tuple(shape)}" if shape else ""
+            outs = f", {units} outputs" if units is not None else ""
+            return f"a {config.get('class_name', 'Keras')} model {name!r} with {len(layers_)} layers{where}{outs}"
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            arrays: list[tuple[str, tuple]] = []
+            f.visititems(lambda key, obj: arrays.append((key, obj.shape))
+                         if isinstance(obj, h5py.Dataset) and not key.startswith("optimizer") else None)
+        params = sum(int(np.prod(shape)) for _, shape in arrays)
+        layer_names = []
+        for key, _ in arrays:
+            parts = key.split("/")
+            top = parts[1] if parts[0] == "layers" and len(parts) > 1 else parts[0]
+            if top not in layer_names:
+                layer_names.append(top)
+        shown = ", ".join(layer_names[:4]) + (", ..." if len(layer_names) > 4 else "")
+        return f"{len(arrays)} weight arrays ({params:,} parameters) of layers {shown}"
+    except Exception as err:  # not a Keras file at all, or a truncated one
+        return f"no readable Keras model or weights ({type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''})"
