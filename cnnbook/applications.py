@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import functools
 import os
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -290,16 +289,36 @@ def weights_file(name: str, include_top: bool = True) -> tuple[Path, str]:
     return keras_models_dir() / fname, a.weights_url + remote
 
 
-def _reachable(host: str = _HOST, timeout: float = 3.0) -> bool:
+def _reachable(url: str = _BASE) -> bool:
+    """The package's one network check (:func:`cnnbook.data.reachable`: an HTTP request, proxies
+    honoured, at most ``cnnbook.data.NETWORK_TIMEOUT`` seconds)."""
+    from cnnbook.data import reachable
+
+    return reachable(url)
+
+
+def _check_h5(path: Path, what: str) -> None:
+    """A weights file in the cache must be a readable HDF5 file; it is never replaced."""
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        import h5py
+
+        with h5py.File(path, "r"):
+            pass
+    except Exception as err:
+        raise WeightsUnavailable(
+            f"{what}: {path} is in the Keras cache but is not a readable HDF5 weights file "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:160]}; truncated?). It was left as it is "
+            "(not deleted, not downloaded again): replace it with a good copy, or remove it to let Keras "
+            "download it."
+        ) from None
 
 
 def _ensure_cached(path: Path, url: str, what: str) -> None:
-    if path.exists() or _reachable():
+    if path.exists():
+        if path.suffix == ".h5":
+            _check_h5(path, what)
+        return
+    if _reachable(url):
         return
     raise WeightsUnavailable(
         f"{what}: {path.name} is not in the Keras cache and {_HOST} cannot be reached. "
@@ -369,7 +388,11 @@ def load(
                   classifier_activation=classifier_activation)
     if include_top:
         kwargs["classes"] = classes
-    if weights in (None, "imagenet"):
+    if weights == "imagenet" and path.exists():
+        # The cached file is loaded as Keras's applications load it (model.load_weights), but without
+        # get_file's hash re-check, which would download over (replace) a file the reader put there.
+        weights = path
+    elif weights in (None, "imagenet"):
         return ctor(weights=weights, **kwargs)
     model = ctor(weights=None, **kwargs)
     try:
@@ -431,16 +454,28 @@ def decode_imagenet(probs, k: int = 5) -> list[list[tuple[str, str, float]]]:
     The class list is a small JSON file that Keras caches in ``$KERAS_HOME/models``; offline
     without it this fails fast with :class:`WeightsUnavailable`.
     """
-    from keras.applications import imagenet_utils
-
     _check_probs(probs)
     p = np.asarray(probs)
     if p.shape[1] != 1000:
         raise ValueError(f"probs must have shape (N, 1000), got {p.shape}")
     _check_k(k, 1000)
-    _ensure_cached(keras_models_dir() / _CLASS_INDEX[0], _CLASS_INDEX[1], "ImageNet class names")
-    return [[(wnid, label, float(s)) for wnid, label, s in row]
-            for row in imagenet_utils.decode_predictions(p, top=k)]
+    index_path = keras_models_dir() / _CLASS_INDEX[0]
+    _ensure_cached(index_path, _CLASS_INDEX[1], "ImageNet class names")
+    if not index_path.exists():  # reachable: Keras downloads it
+        from keras.applications import imagenet_utils
+
+        return [[(wnid, label, float(s)) for wnid, label, s in row]
+                for row in imagenet_utils.decode_predictions(p, top=k)]
+    import json
+
+    try:  # read here: Keras's get_file would re-check its hash and download over it
+        index = json.loads(index_path.read_text())
+        classes = [tuple(index[str(i)]) for i in range(1000)]
+    except Exception as err:
+        raise WeightsUnavailable(f"ImageNet class names: {index_path} is not the 1000-class JSON index "
+                                 f"({type(err).__name__}: {err}). It was left as it is.") from None
+    order = np.argsort(-p, axis=1, kind="stable")[:, :k]
+    return [[(classes[i][0], classes[i][1], float(row[i])) for i in idx] for row, idx in zip(p, order)]
 
 
 # --------------------------------------------------------------------------------------------

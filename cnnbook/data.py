@@ -33,6 +33,11 @@ __all__ = [
     "pipeline",
     "SHAPE_CLASSES",
     "keras_cache_dir",
+    "reachable",
+    "read_cached",
+    "seed",
+    "CacheFileError",
+    "NETWORK_TIMEOUT",
 ]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
@@ -281,38 +286,258 @@ def _load_digits(resize_to: int | None):
     return (xtr, ytr), (xte, yte)
 
 
-def _reachable(url: str, timeout: float = 3.0) -> bool:
-    """True when an HTTP HEAD request to ``url`` answers below status 400 within ``timeout`` s.
+#: Seconds the one reachability check of the package waits, in all (DNS, connect, answer).
+NETWORK_TIMEOUT = 2.0
+_REACH_CACHE: dict[str, tuple[float, bool]] = {}
 
-    A TCP connect is not enough: sandboxes and proxies accept connections to any address.
+
+def reachable(url: str, timeout: float = NETWORK_TIMEOUT) -> bool:
+    """True when an HTTP HEAD request to ``url`` gets an answer below status 400 within ``timeout`` s.
+
+    The one network check of the package: datasets, ImageNet weights (:mod:`cnnbook.applications`,
+    :func:`cnnbook.resnet.resnet_imagenet`) and ImageNet class names all ask it before anything
+    downloads. It sends a real request (a TCP connect is not enough: sandboxes and proxies accept
+    connections to any address) through ``urllib``, which honours ``https_proxy`` / ``http_proxy`` /
+    ``no_proxy``, and bounds the whole exchange, name lookup included, by running it in a daemon
+    thread that is abandoned after ``timeout`` seconds. ``CNNBOOK_OFFLINE=1`` answers False at once.
+    A result is remembered for 60 s per host.
     """
+    import os
+    import threading
+    import time
+    import urllib.parse
     import urllib.request
 
-    try:
-        req = urllib.request.Request(url, method="HEAD")
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status < 400
-    except Exception:
+    if os.environ.get("CNNBOOK_OFFLINE", "").strip() not in ("", "0"):
         return False
+    host = urllib.parse.urlsplit(url).netloc
+    cached = _REACH_CACHE.get(host)
+    if cached is not None and time.monotonic() - cached[0] < 60.0:
+        return cached[1]
+    result = [False]
+
+    def probe() -> None:
+        try:
+            req = urllib.request.Request(url, method="HEAD")
+            opener = urllib.request.build_opener()  # reads the proxy variables now, not at first use
+            with opener.open(req, timeout=timeout) as resp:
+                result[0] = resp.status < 400
+        except Exception:  # URLError, HTTPError (a proxy's 403 too), socket errors
+            result[0] = False
+
+    t = threading.Thread(target=probe, daemon=True, name="cnnbook-reachable")
+    t.start()
+    t.join(timeout)
+    ok = bool(result[0]) and not t.is_alive()
+    _REACH_CACHE[host] = (time.monotonic(), ok)
+    return ok
+
+
+_reachable = reachable  # the old private name
+
+
+def _cache_dir_fast() -> Path:
+    """:func:`keras_cache_dir` without importing Keras when it is not imported yet."""
+    import os
+    import sys
+
+    if "keras" in sys.modules:
+        return keras_cache_dir()
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"]) / "datasets"
+    base = os.path.expanduser("~")
+    if not os.access(base, os.W_OK):
+        base = "/tmp"
+    return Path(base) / ".keras" / "datasets"
+
+
+class CacheFileError(DatasetUnavailable, ValueError):
+    """A dataset file in the Keras cache that is present but unreadable or of the wrong content.
+
+    The file is left as it is (never deleted, never replaced by a download)."""
+
+
+def _bad(path: Path, what: str) -> CacheFileError:
+    return CacheFileError(
+        f"{path}: {what}. The file was left as it is (not deleted, not downloaded again); replace it "
+        f"with a good copy (python -m cnnbook.data seed ...) or remove it to let Keras download it."
+    )
+
+
+class _NumpyUnpickler:
+    """Unpickle only NumPy arrays, dicts, lists, strings and numbers (CIFAR batches, mnist.pkl.gz)."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+
+    @classmethod
+    def load(cls, f, encoding: str = "bytes"):
+        import importlib
+        import pickle
+
+        allowed = cls._ALLOWED
+
+        class U(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) not in allowed:
+                    raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
+                return getattr(importlib.import_module(module), name)
+
+        return U(f, encoding=encoding).load()
+
+
+def _check_arrays(path: Path, name: str, x: np.ndarray, y: np.ndarray, split: str) -> tuple:
+    """Images (N, H, W[, C]) uint8 of the dataset's size and labels (N,) in [0, classes)."""
+    meta = _REGISTRY[name]
+    h, w, c = meta.image_shape
+    want = (h, w) if c == 1 else (h, w, c)
+    x = np.asarray(x)
+    y = np.asarray(y).reshape(-1) if np.ndim(y) == 2 and np.shape(y)[1] == 1 else np.asarray(y)
+    if x.ndim < 3 or tuple(x.shape[1:]) != want:
+        raise _bad(path, f"{split} images have shape {x.shape}, expected (N, {', '.join(map(str, want))}) "
+                         f"for {meta.title}")
+    if len(x) == 0:
+        raise _bad(path, f"{split} holds no images")
+    if y.ndim != 1 or len(y) != len(x):
+        raise _bad(path, f"{split} labels have shape {y.shape}, expected ({len(x)},) to match the images")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise _bad(path, f"{split} labels are {y.dtype}, expected integers")
+    if y.min() < 0 or y.max() >= meta.classes:
+        raise _bad(path, f"{split} labels run from {int(y.min())} to {int(y.max())}, but {meta.title} has "
+                         f"{meta.classes} classes (0..{meta.classes - 1})")
+    if x.dtype != np.uint8:
+        raise _bad(path, f"{split} images are {x.dtype}, expected uint8 pixel values 0..255")
+    return x, y
+
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    import gzip
+    import struct
+
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except Exception as err:
+        raise _bad(path, f"not a readable gzip file ({type(err).__name__}: {err})") from None
+    ndim = magic - 2048
+    if len(raw) < 4 + 4 * ndim or struct.unpack(">i", raw[:4])[0] != magic:
+        raise _bad(path, f"not an IDX file with magic number {magic}")
+    dims = struct.unpack(f">{ndim}i", raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise _bad(path, f"holds {data.size} bytes of data, its header announces {int(np.prod(dims))} "
+                         "(truncated?)")
+    return data.reshape(dims)
+
+
+def _read_pickle(path: Path, encoding: str = "bytes"):
+    try:
+        with open(path, "rb") as f:
+            return _NumpyUnpickler.load(f, encoding=encoding)
+    except Exception as err:
+        raise _bad(path, f"not a readable pickle ({type(err).__name__}: {err}; truncated?)") from None
+
+
+def _cifar_part(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    d = _read_pickle(path)
+    if not isinstance(d, dict):
+        raise _bad(path, f"holds a {type(d).__name__}, expected the CIFAR batch dictionary")
+    d = {k.decode("utf8") if isinstance(k, bytes) else k: v for k, v in d.items()}
+    if "data" not in d or label_key not in d:
+        raise _bad(path, f"has no 'data' or {label_key!r} entry (keys: {sorted(d)})")
+    data = np.asarray(d["data"])
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise _bad(path, f"'data' has shape {data.shape}, expected (N, 3072)")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(d[label_key])
+
+
+def _cached_paths(name: str) -> list[Path]:
+    cache = _cache_dir_fast()
+    if name == "cifar10":
+        base = cache / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+        return [base / f"data_batch_{i}" for i in range(1, 6)] + [base / "test_batch"]
+    if name == "cifar100":
+        base = cache / "cifar-100-python-target" / "cifar-100-python"
+        return [base / "train", base / "test"]
+    return [cache / f for f in _KERAS_FILES[name][0]]
+
+
+def read_cached(name: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Read a Keras dataset from the cache as Keras lays it out, with NumPy only, after checking it.
+
+    No hash check and no download: a file seeded by hand (:func:`seed`) is used as it is, and
+    a file that is truncated, unreadable, of the wrong shape or with labels outside the dataset's
+    classes raises :class:`CacheFileError` naming the file and what is wrong; it is never removed.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)`` as stored: uint8 images (N, H, W) or (N, H, W, 3)
+        and integer labels (N,).
+    """
+    if name not in _KERAS_FILES:
+        raise ValueError(f"name={name!r} is not a Keras-cached dataset; those are {', '.join(_KERAS_FILES)}")
+    paths = _cached_paths(name)
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise DatasetUnavailable(f"{name}: missing in the cache: {', '.join(map(str, missing))}")
+    if name == "mnist":
+        path = paths[0]
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                keys = set(f.files)
+                need = {"x_train", "y_train", "x_test", "y_test"}
+                if not need <= keys:
+                    raise _bad(path, f"lacks the arrays {sorted(need - keys)} (has {sorted(keys)})")
+                xtr, ytr, xte, yte = (f[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+        except CacheFileError:
+            raise
+        except Exception as err:
+            raise _bad(path, f"not a readable .npz file ({type(err).__name__}: {err}; truncated?)") from None
+        return (_check_arrays(path, name, xtr, ytr, "x_train/y_train"),
+                _check_arrays(path, name, xte, yte, "x_test/y_test"))
+    if name == "fashion_mnist":
+        ytr, xtr, yte, xte = (_read_idx(p, m) for p, m in zip(paths, (2049, 2051, 2049, 2051)))
+        return (_check_arrays(paths[1], name, xtr, ytr, "training set"),
+                _check_arrays(paths[3], name, xte, yte, "test set"))
+    key = "labels" if name == "cifar10" else "fine_labels"
+    parts = [_cifar_part(p, key) for p in paths]
+    train_parts, (xte, yte) = parts[:-1], parts[-1]
+    for p, (x, y) in zip(paths, parts):
+        _check_arrays(p, name, x, y, p.name)
+    xtr = np.concatenate([x for x, _ in train_parts])
+    ytr = np.concatenate([np.asarray(y).reshape(-1) for _, y in train_parts])
+    return (xtr, ytr), (xte, np.asarray(yte).reshape(-1))
 
 
 def _load_keras(name: str):
-    import keras
-
     files, host = _KERAS_FILES[name]
-    cache = keras_cache_dir()
-    missing = [f for f in files if not (cache / f).exists()]
-    if missing and not _reachable(_KERAS_URLS[name]):
-        raise DatasetUnavailable(
-            f"{name} is not in the Keras cache and {host} cannot be reached. "
-            f"Missing: {', '.join(str(cache / f) for f in missing)}. On a machine with internet run "
-            f"`python -c \"import keras; keras.datasets.{name}.load_data()\"` (or download "
-            f"{_KERAS_URLS[name]}) and copy its files to {cache} "
-            "(set KERAS_HOME to use another cache folder). No other dataset is substituted."
-        )
-    loader = getattr(keras.datasets, name)
-    kwargs = {"label_mode": "fine"} if name == "cifar100" else {}
-    (xtr, ytr), (xte, yte) = loader.load_data(**kwargs)
+    paths = _cached_paths(name)
+    cache = _cache_dir_fast()
+    missing = [p for p in paths if not p.is_file()]
+    if not missing:
+        (xtr, ytr), (xte, yte) = read_cached(name)  # checked, no hash re-check, no download
+    else:
+        if not _reachable(_KERAS_URLS[name]):
+            raise DatasetUnavailable(
+                f"{name} is not in the Keras cache and {host} cannot be reached. "
+                f"Missing: {', '.join(str(p) for p in missing)}. Seed it from a file you have with "
+                f"`python -m cnnbook.data seed {name} <file>`, or on a machine with internet run "
+                f"`python -c \"import keras; keras.datasets.{name}.load_data()\"` (or download "
+                f"{_KERAS_URLS[name]}) and copy its files to {cache} "
+                "(set KERAS_HOME to use another cache folder). No other dataset is substituted."
+            )
+        present = [p for p in paths if p.is_file()]
+        if present:  # never let Keras's loader replace a file the reader put there
+            raise DatasetUnavailable(
+                f"{name}: the cache holds {', '.join(map(str, present))} but not "
+                f"{', '.join(map(str, missing))}; add the missing file(s) (python -m cnnbook.data seed "
+                f"{name} <file>) or remove the partial ones to let Keras download all of them."
+            )
+        import keras
+
+        loader = getattr(keras.datasets, name)
+        kwargs = {"label_mode": "fine"} if name == "cifar100" else {}
+        (xtr, ytr), (xte, yte) = loader.load_data(**kwargs)
 
     def prep(x, y):
         x = x.astype(np.float32) / 255.0
@@ -439,3 +664,151 @@ def pipeline(
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------------------------
+# Seeding the Keras cache by hand
+# --------------------------------------------------------------------------------------------
+
+
+def _write_new(target: Path, write, force: bool) -> Path:
+    """Write ``target`` through a temporary file; refuse to replace an existing file unless ``force``."""
+    import os
+
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} exists already; it is left as it is (pass force=True / --force "
+                              "to replace it)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".cnnbook-tmp")
+    write(tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def seed(name: str, source: str | Path, *, force: bool = False) -> list[Path]:
+    """Put a dataset file the reader has into the Keras cache, checked, as Keras lays it out.
+
+    Args:
+        name: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` or ``"cifar100"``.
+        source: for ``mnist`` Keras's ``mnist.npz`` or the classic ``mnist.pkl.gz`` (pixels stored
+            as v/256: the 50,000 + 10,000 training and validation images become Keras's 60,000
+            training images, the uint8 values are ``round(v * 256)``); for ``fashion_mnist`` the
+            folder with the four ``*-idx?-ubyte.gz`` files; for CIFAR the ``.tar.gz`` archive
+            (``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz``) or its extracted folder.
+        force: replace files already in the cache (otherwise they are left alone and this raises).
+
+    Returns:
+        The files written. The result is then read back with :func:`read_cached` (a file that
+        does not pass its checks is removed again and the error names what is wrong).
+
+    Command line: ``python -m cnnbook.data seed mnist path/to/mnist.npz``.
+    """
+    import gzip
+    import shutil
+    import tarfile
+
+    if name not in _KERAS_FILES:
+        raise ValueError(f"name={name!r} cannot be seeded; the Keras-cached datasets are {', '.join(_KERAS_FILES)}")
+    src = Path(source)
+    if not src.exists():
+        raise FileNotFoundError(f"source={str(source)!r} does not exist")
+    targets = _cached_paths(name)
+    if not force:
+        there = [t for t in targets if t.exists()]
+        if there:
+            raise FileExistsError(f"{', '.join(map(str, there))} exist(s) already and are left as they are "
+                                  "(pass force=True / --force to replace)")
+    written: list[Path] = []
+    if name == "mnist":
+        target = targets[0]
+        if src.name.endswith(".pkl.gz") or src.name.endswith(".pkl"):
+            opener = gzip.open if src.name.endswith(".gz") else open
+            try:
+                with opener(src, "rb") as f:
+                    sets = _NumpyUnpickler.load(f, encoding="latin1")
+                (x1, y1), (x2, y2), (x3, y3) = sets
+            except Exception as err:
+                raise ValueError(f"{src}: not the classic mnist.pkl.gz ((train, valid, test) pairs): "
+                                 f"{type(err).__name__}: {err}") from None
+
+            def u8(v):
+                return np.clip(np.rint(np.asarray(v, np.float64) * 256), 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+
+            arrays = dict(x_train=np.concatenate([u8(x1), u8(x2)]),
+                          y_train=np.concatenate([y1, y2]).astype(np.uint8),
+                          x_test=u8(x3), y_test=np.asarray(y3).astype(np.uint8))
+            for k in ("train", "test"):
+                _check_arrays(src, name, arrays[f"x_{k}"], arrays[f"y_{k}"], k)
+            def write_npz(tmp):
+                with open(tmp, "wb") as out:  # a file object: np.savez would append .npz to a name
+                    np.savez_compressed(out, **arrays)
+
+            written.append(_write_new(target, write_npz, force))
+        else:
+            written.append(_write_new(target, lambda t: shutil.copyfile(src, t), force))
+    elif name == "fashion_mnist":
+        folder = src if src.is_dir() else src.parent
+        for t in targets:
+            f = folder / t.name
+            if not f.is_file():
+                raise FileNotFoundError(f"{f} not found: fashion_mnist needs the four files "
+                                        f"{', '.join(p.name for p in targets)} in one folder")
+        for t in targets:
+            written.append(_write_new(t, lambda tmp, f=folder / t.name: shutil.copyfile(f, tmp), force))
+    else:
+        inner = targets[0].parent  # .../cifar-10-batches-py-target/cifar-10-batches-py
+        if src.is_dir():
+            folder = src if (src / targets[0].name).exists() else src / inner.name
+            for t in targets:
+                written.append(_write_new(t, lambda tmp, f=folder / t.name: shutil.copyfile(f, tmp), force))
+        else:
+            with tarfile.open(src, "r:*") as tar:
+                for t in targets:
+                    member = f"{inner.name}/{t.name}"
+                    try:
+                        fobj = tar.extractfile(member)
+                    except KeyError:
+                        raise ValueError(f"{src}: has no {member}") from None
+
+                    def write(tmp, fobj=fobj):
+                        with open(tmp, "wb") as out:
+                            shutil.copyfileobj(fobj, out)
+
+                    written.append(_write_new(t, write, force))
+    try:
+        read_cached(name)
+    except CacheFileError:
+        for w in written:  # only what this call wrote itself
+            w.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cnnbook.data",
+                                     description="Seed the Keras dataset cache from a file you have.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sp = sub.add_parser("seed", help="copy/convert a dataset file into $KERAS_HOME/datasets, checked")
+    sp.add_argument("name", choices=sorted(_KERAS_FILES))
+    sp.add_argument("source", help="mnist.npz or mnist.pkl.gz; fashion-mnist folder; cifar .tar.gz")
+    sp.add_argument("--force", action="store_true", help="replace files already in the cache")
+    sc = sub.add_parser("check", help="read a cached dataset with its checks and print its sizes")
+    sc.add_argument("name", choices=sorted(_KERAS_FILES))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "seed":
+            for p in seed(args.name, args.source, force=args.force):
+                print(f"wrote {p}")
+        (xtr, ytr), (xte, yte) = read_cached(args.name)
+        print(f"{args.name}: {len(xtr)} training and {len(xte)} test images of shape {xtr.shape[1:]}, "
+              f"labels {int(min(ytr.min(), yte.min()))}..{int(max(ytr.max(), yte.max()))} - OK")
+    except (ValueError, OSError, DatasetUnavailable) as err:
+        print(f"error: {err}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

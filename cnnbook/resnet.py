@@ -561,6 +561,10 @@ def resnet_imagenet(
             )
         if include_top and classes != 1000:
             raise ValueError(f"weights='imagenet' with include_top=True needs classes=1000, got {classes}")
+        from cnnbook import applications  # the package's one network check, before anything is built
+
+        applications._ensure_cached(*applications.weights_file(_KERAS_APPS[(depth, version)], include_top),
+                                    f"{_KERAS_APPS[(depth, version)]} ImageNet weights")
     else:
         check.weights(weights, options=("imagenet",))
     keras_layout = kind == "bottleneck"
@@ -604,9 +608,15 @@ def resnet_imagenet(
 
 def _copy_keras_weights(model: keras.Model, app: str, include_top: bool, shape: tuple, pooling) -> None:
     """Load keras.applications' ImageNet weights into ``model`` layer by layer (same names)."""
+    from cnnbook import applications
+
+    path, url = applications.weights_file(app, include_top)
+    applications._ensure_cached(path, url, f"{app} ImageNet weights")  # the package's one network check
     try:
-        reference = getattr(keras.applications, app)(weights="imagenet", include_top=include_top,
-                                                      input_shape=shape, pooling=pooling)
+        reference = applications.load(app, "imagenet", include_top=include_top,
+                                      input_shape=None if include_top else shape, pooling=pooling)
+    except applications.WeightsUnavailable:
+        raise
     except Exception as err:  # network or cache failure inside keras.utils.get_file
         cache = os.path.join(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")), "models")
         raise RuntimeError(

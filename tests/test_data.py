@@ -161,3 +161,184 @@ def test_size_resizes_like_the_chapters_did():
     np.testing.assert_array_equal(rtr, by_hand)  # the block chapters 6 and 8 copied
     assert data.load("digits", size=8)[0][0].shape[1:] == (8, 8, 1)
     assert data.load("shapes", size=16, n_train=4, n_test=2)[0][0].shape == (4, 16, 16, 1)
+
+
+# ---------------------------------------------------------------- hand-seeded Keras cache (issues 15, 17)
+
+
+def _mnist_arrays(n_train=20, n_test=10, classes=10, side=28, seed=0):
+    rng = np.random.default_rng(seed)
+    return dict(x_train=rng.integers(0, 256, (n_train, side, side), dtype=np.uint8),
+                y_train=(np.arange(n_train) % classes).astype(np.uint8),
+                x_test=rng.integers(0, 256, (n_test, side, side), dtype=np.uint8),
+                y_test=(np.arange(n_test) % classes).astype(np.uint8))
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty Keras cache folder, and no network (a download attempt would fail the test)."""
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    monkeypatch.setattr(data, "keras_cache_dir", lambda: folder)
+    monkeypatch.setattr(data, "_cache_dir_fast", lambda: folder)
+
+    def no_network(*a, **k):
+        raise AssertionError("the network was asked for although the file is in the cache")
+
+    monkeypatch.setattr(data, "_reachable", no_network)
+    return folder
+
+
+def test_seeded_mnist_npz_is_loaded_without_keras(cache):
+    arrays = _mnist_arrays()
+    np.savez(cache / "mnist.npz", **arrays)
+    (x, y), (xt, yt) = data.load("mnist")
+    assert x.shape == (20, 28, 28, 1) and xt.shape == (10, 28, 28, 1) and x.dtype == np.float32
+    np.testing.assert_allclose(x[..., 0], arrays["x_train"] / 255.0, rtol=1e-6)
+    assert y.dtype == np.int64 and list(yt) == list(arrays["y_test"])
+
+
+@pytest.mark.parametrize("spoil, match", [
+    ("truncate", r"not a readable \.npz file"),
+    ("shape", r"x_train/y_train images have shape \(20, 27, 27\), expected \(N, 28, 28\)"),
+    ("classes", r"labels run from 0 to 11, but MNIST has 10 classes"),
+    ("keys", r"lacks the arrays \['y_test'\]"),
+])
+def test_bad_seeded_mnist_is_refused_and_left_alone(cache, spoil, match):
+    path = cache / "mnist.npz"
+    arrays = _mnist_arrays(side=27 if spoil == "shape" else 28, classes=12 if spoil == "classes" else 10)
+    if spoil == "keys":
+        del arrays["y_test"]
+    np.savez(path, **arrays)
+    if spoil == "truncate":
+        path.write_bytes(path.read_bytes()[:700])
+    before = path.read_bytes()
+    with pytest.raises(data.CacheFileError, match=match) as err:
+        data.load("mnist")
+    assert str(path) in str(err.value) and "left as it is" in str(err.value)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, data.DatasetUnavailable)
+    assert path.read_bytes() == before  # never deleted, never replaced by a download
+
+
+def _idx(array, magic):
+    import struct
+
+    return struct.pack(f">{array.ndim + 1}i", magic, *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def test_seeded_fashion_mnist_and_truncated_file(cache, tmp_path):
+    import gzip
+
+    src = tmp_path / "fashion"
+    src.mkdir()
+    a = _mnist_arrays()
+    for fname, arr, magic in [("train-labels-idx1-ubyte.gz", a["y_train"], 2049),
+                              ("train-images-idx3-ubyte.gz", a["x_train"], 2051),
+                              ("t10k-labels-idx1-ubyte.gz", a["y_test"], 2049),
+                              ("t10k-images-idx3-ubyte.gz", a["x_test"], 2051)]:
+        with gzip.open(src / fname, "wb") as f:
+            f.write(_idx(arr, magic))
+    written = data.seed("fashion_mnist", src)
+    assert len(written) == 4 and all(p.parent == cache / "fashion-mnist" for p in written)
+    (x, y), (xt, yt) = data.load("fashion_mnist")
+    assert x.shape == (20, 28, 28, 1) and list(y) == list(a["y_train"])
+    bad = cache / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+    with gzip.open(bad, "wb") as f:
+        f.write(_idx(a["x_test"], 2051)[:-100])
+    before = bad.read_bytes()
+    with pytest.raises(data.CacheFileError, match=r"t10k-images-idx3-ubyte\.gz: holds .* bytes of data.*truncated"):
+        data.load("fashion_mnist")
+    assert bad.read_bytes() == before
+
+
+def test_seeded_cifar10_from_archive(cache, tmp_path):
+    import io
+    import pickle
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            blob = pickle.dumps({b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8),
+                                 b"labels": [0, 3, 9, 1]})
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    data.seed("cifar10", archive)
+    (x, y), (xt, yt) = data.load("cifar10")
+    assert x.shape == (20, 32, 32, 3) and xt.shape == (4, 32, 32, 3) and list(yt) == [0, 3, 9, 1]
+    with pytest.raises(FileExistsError, match="left as they are"):
+        data.seed("cifar10", archive)  # never replaces without force
+    bad = cache / "cifar-10-batches-py-target" / "cifar-10-batches-py" / "data_batch_3"
+    bad.write_bytes(bad.read_bytes()[:50])
+    before = bad.read_bytes()
+    with pytest.raises(data.CacheFileError, match=r"data_batch_3: not a readable pickle"):
+        data.load("cifar10")
+    assert bad.read_bytes() == before
+
+
+def test_seed_from_classic_pickle_converts_pixels(cache, tmp_path):
+    import gzip
+    import pickle
+
+    a = _mnist_arrays(n_train=12, n_test=6)
+
+    def part(x, y):
+        return (x.reshape(len(x), -1).astype(np.float32) / 256.0, y.astype(np.int64))
+
+    sets = (part(a["x_train"][:8], a["y_train"][:8]), part(a["x_train"][8:], a["y_train"][8:]),
+            part(a["x_test"], a["y_test"]))
+    with gzip.open(tmp_path / "mnist.pkl.gz", "wb") as f:
+        pickle.dump(sets, f)
+    assert data._main(["seed", "mnist", str(tmp_path / "mnist.pkl.gz")]) == 0
+    with np.load(cache / "mnist.npz") as f:
+        assert np.array_equal(f["x_train"], a["x_train"]) and np.array_equal(f["y_test"], a["y_test"])
+    assert data._main(["seed", "mnist", str(tmp_path / "mnist.pkl.gz")]) == 1  # exists: refused
+
+
+def test_reachability_respects_a_silent_proxy(monkeypatch):
+    """A proxy that accepts connections and never answers: False within the timeout."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(4)], daemon=True).start()
+    proxy = f"http://127.0.0.1:{server.getsockname()[1]}"
+    for var in ("https_proxy", "http_proxy", "HTTPS_PROXY", "HTTP_PROXY"):
+        monkeypatch.setenv(var, proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    data._REACH_CACHE.clear()
+    t0 = time.perf_counter()
+    assert data.reachable("https://storage.googleapis.com/x.npz", timeout=1.0) is False
+    assert time.perf_counter() - t0 < 2.5
+    assert held, "the request did not go through the proxy"
+    data._REACH_CACHE.clear()
+    server.close()
+
+
+def test_empty_cache_behind_silent_proxy_fails_fast_in_a_fresh_process(tmp_path):
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    threading.Thread(target=lambda: [server.accept() for _ in range(4)], daemon=True).start()
+    proxy = f"http://127.0.0.1:{server.getsockname()[1]}"
+    env = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="3",
+               https_proxy=proxy, http_proxy=proxy, HTTPS_PROXY=proxy, HTTP_PROXY=proxy)
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    code = ("from cnnbook import data\ntry:\n    data.load('mnist')\n"
+            "except data.DatasetUnavailable as e:\n    print(e)\n")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - t0
+    server.close()
+    assert "mnist.npz" in proc.stdout and "python -m cnnbook.data seed mnist" in proc.stdout, proc.stderr
+    assert elapsed < 5, f"took {elapsed:.1f} s"

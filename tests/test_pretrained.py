@@ -151,7 +151,8 @@ OFFLINE = textwrap.dedent(
     import sys, time
     from cnnbook import applications, pretrained
     if applications._reachable():  # online machine: aim the probe at a non-routable address instead
-        applications._HOST = "10.255.255.1"
+        from cnnbook import data
+        applications._reachable = lambda url=None: data.reachable("https://10.255.255.1/x.h5")
     t0 = time.perf_counter()
     try:
         pretrained.load("ResNet50")
@@ -177,15 +178,16 @@ def test_offline_without_cached_weights_fails_fast(tmp_path):
 
 
 def test_cached_file_skips_the_probe(tmp_path, monkeypatch):
-    """With the file in the cache, load() goes straight to Keras (here: a fake file Keras rejects)."""
+    """With the file in the cache, load() checks it without the network; a bad one is named, kept."""
     monkeypatch.setattr(applications, "keras_models_dir", lambda: tmp_path)
     monkeypatch.setattr(applications, "_reachable", lambda *a, **k: pytest.fail("probe called"))
     path, _ = pretrained.weights_file("MobileNet", include_top=False)
     assert path.parent == tmp_path
     path.write_bytes(b"not an h5 file")
-    with pytest.raises(Exception) as e:
+    with pytest.raises(pretrained.WeightsUnavailable, match="not a readable HDF5 weights file") as e:
         pretrained.load("MobileNet", include_top=False, input_shape=(64, 64, 3))
-    assert not isinstance(e.value, pretrained.WeightsUnavailable)
+    assert str(path) in str(e.value)
+    assert path.read_bytes() == b"not an h5 file"  # never deleted or downloaded over
 
 
 @pytest.mark.parametrize(
