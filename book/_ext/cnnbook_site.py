@@ -192,6 +192,25 @@ def _drop_type_docstring(app, what, name, obj, options, lines) -> None:
         lines[:] = []
 
 
+_PROSE_TYPE = re.compile(r"^:type: (\S+(?: \S+){2,})$")
+
+
+def _undo_prose_type(app, what, name, obj, options, lines) -> None:
+    """Napoleon reads the first line of a constant's doc comment as ``type: description``; a
+    sentence with a colon in it ("The Keras versions ... checked against: ``(lowest, ...)``")
+    becomes a bogus type. Put such a sentence back in front of its description."""
+    if what not in ("data", "attribute", "property"):
+        return
+    for i, line in enumerate(lines):
+        m = _PROSE_TYPE.match(line)
+        if m and not re.search(r"[\[\]|]", m.group(1)):
+            del lines[i]
+            while lines and not lines[-1].strip():
+                lines.pop()
+            lines[0:1] = [f"{m.group(1)}: {lines[0]}" if lines else m.group(1)]
+            return
+
+
 def _machine_path(value) -> bool:
     return isinstance(value, Path) or (isinstance(value, str) and value.startswith("/"))
 
@@ -445,6 +464,7 @@ def setup(app: Sphinx):
     app.connect("env-get-updated", _number_by_chapter, priority=900)
     app.connect("autodoc-process-signature", _process_signature)
     app.connect("autodoc-process-docstring", _drop_type_docstring)
+    app.connect("autodoc-process-docstring", _undo_prose_type, priority=600)  # after napoleon
     app.connect("missing-reference", _resolve_short_reference)
     app.setup_extension("sphinx.ext.autodoc")
     _safe_data_documenters(app)
