@@ -101,7 +101,10 @@ def _resolve_short_reference(app: Sphinx, env, node, contnode):
         same = [n for n in objects if n.endswith("." + target) and n.startswith("cnnbook.")]
         if len(same) > 1:  # a re-export documented twice: keep the defining module's entry
             same = [n for n in same if _defined_in(n)] or same
-            same = same if len({_obj_id(n) for n in same}) == 1 else []
+            if len({_obj_id(n) for n in same}) > 1:  # different objects: the ones the
+                used = _modules_used_by(module)     # referring module imports from win
+                same = [n for n in same if n.rpartition(".")[0] in used]
+                same = same if len({_obj_id(n) for n in same}) == 1 else []
         found = same[0] if same else None
     if found is None:
         return None
@@ -117,6 +120,17 @@ def _lookup(fullname: str):
         return getattr(importlib.import_module(modname), attr)
     except Exception:  # noqa: BLE001 - not a module attribute (a method, say)
         return None
+
+
+def _modules_used_by(modname: str) -> set[str]:
+    try:
+        mod = importlib.import_module(modname)
+    except Exception:  # noqa: BLE001
+        return set()
+    used = set()
+    for value in vars(mod).values():
+        used.add(value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None))
+    return {u for u in used if isinstance(u, str)}
 
 
 def _defined_in(fullname: str) -> bool:
