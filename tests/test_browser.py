@@ -327,6 +327,16 @@ def test_page_health(visit, page_path, width):
                 dead.append(href)
         assert not dead, f"{v.where()}: broken internal links: {dead[:5]}"
         _check_glossary_links(v)
+        if CHAPTER.match(page_path):  # says in one line how to run it
+            assert page.locator("main p.cnnbook-run-note").count() == 1, f"{v.where()}: no run-it note"
+        if page_path.startswith("book/api/"):  # readable signatures, no build-machine paths
+            sigs = page.evaluate("() => Array.from(document.querySelectorAll('main dt.sig'))"
+                                 ".map(d => d.innerText)")
+            internal = [t for t in sigs if re.search(r"keras\.src|<class '|object at 0x", t)]
+            assert not internal, f"{v.where()}: signatures with interpreter internals: {internal[:3]}"
+            text = page.locator("main").inner_text()
+            paths = re.findall(r"(?:PosixPath\(|/(?:home|root|work|tmp|Users)/)[^\s)']*", text)
+            assert not paths, f"{v.where()}: machine paths on the page: {paths[:3]}"
 
     _check_navigation(v)
     page.wait_for_timeout(100)
