@@ -40,13 +40,32 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 
 from cnnbook import validate as check
 from cnnbook.layers import classifier_head, load_weights
 from cnnbook.measure import accuracy
 from cnnbook.train import fast_fit
+
+
+class _TensorFlow:
+    """TensorFlow, imported at first use: the search space and :func:`build` run on any Keras backend;
+    the controller's and the children's training loops (``tf.GradientTape``, ``tf.function``) need
+    TensorFlow."""
+
+    def __getattr__(self, name: str):
+        try:
+            import tensorflow
+        except ImportError as err:
+            raise ImportError(
+                "this part of cnnbook.nas (the RNN controller and the search's training loop) is written in "
+                "TensorFlow and needs it: pip install tensorflow. nas.SearchSpace and nas.build work on any "
+                "Keras backend."
+            ) from err
+        return getattr(tensorflow, name)
+
+
+tf = _TensorFlow()
 
 __all__ = [
     "OPS",
@@ -687,7 +706,8 @@ def _check_data(data) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, 
         (xtr, ytr), (xva, yva) = data
     except (TypeError, ValueError):
         raise ValueError(msg) from None
-    xtr, ytr, xva, yva = (np.asarray(a) for a in (xtr, ytr, xva, yva))
+    xtr, ytr, xva, yva = (check.array(a, n, numeric=False) for a, n in
+                          ((xtr, "x_train"), (ytr, "y_train"), (xva, "x_val"), (yva, "y_val")))
     if xtr.ndim != 4 or xva.ndim != 4 or xtr.shape[1:] != xva.shape[1:]:
         raise ValueError(f"{msg}; got x shapes {xtr.shape} and {xva.shape}")
     if len(xtr) != len(ytr) or len(xva) != len(yva) or len(xtr) == 0 or len(xva) == 0:

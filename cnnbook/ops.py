@@ -78,7 +78,7 @@ def _padding(padding: Any) -> str | tuple[int, int]:
 
 
 def _numeric(value: Any, arg: str) -> np.ndarray:
-    a = np.asarray(value)
+    a = check.array(value, arg, numeric=False)
     if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
         raise ValueError(f"{arg} must hold real numbers, got dtype {a.dtype}")
     if a.size == 0:

@@ -70,6 +70,13 @@ class StopOnNonFinite(keras.callbacks.Callback):
     every epoch, before a backup of that epoch is written (so the last good backup stays in place).
     """
 
+    #: Keras may run the per-step check in its callback thread (as for callbacks without batch hooks):
+    #: a batch hook that is not ``async_safe`` makes Keras wait for and convert every step's logs on the
+    #: training thread, about 10% more CPU time per step on small models (benchmarks.basics.fit_overhead).
+    #: An error raised there still stops ``fit`` (at the next step or at the end of the epoch, before
+    #: ``on_epoch_end`` and so before any backup of that epoch).
+    async_safe = True
+
     def __init__(self):
         super().__init__()
         self._epoch = 0
@@ -167,7 +174,14 @@ def epoch_dataset(
     the seed ``(seed, e)``: it does not depend on what ran before, so a resumed run sees the same
     batches as an uninterrupted one. Every epoch has ``ceil(len(x) / batch_size)`` batches (the
     last one may be smaller).
+
+    On the JAX and PyTorch backends (no TensorFlow) the batches are NumPy arrays from a generator;
+    the order of epoch ``e`` is then ``numpy.random.default_rng((seed, e)).permutation(len(x))``
+    (also a function of ``(seed, e)`` only, but another order than TensorFlow's).
     """
+    if keras.backend.backend() != "tensorflow":
+        return _numpy_epochs(x, y, batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs,
+                             shuffle=shuffle)
     import tensorflow as tf
 
     n = len(x)
@@ -189,6 +203,17 @@ def epoch_dataset(
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _numpy_epochs(x, y, *, batch_size: int, seed: int, start_epoch: int, epochs: int, shuffle: bool):
+    """:func:`epoch_dataset` without TensorFlow: a generator of NumPy ``(x, y)`` batches."""
+    x, y = np.asarray(x), np.asarray(y)
+    n = len(x)
+    for e in range(int(start_epoch), int(epochs)):
+        idx = np.random.default_rng((int(seed), e)).permutation(n) if shuffle else np.arange(n)
+        for i in range(0, n, batch_size):
+            j = idx[i:i + batch_size]
+            yield x[j], y[j]
 
 
 def resume_epoch(backup_dir: str | Path) -> int:
@@ -305,9 +330,10 @@ def _check_y(model: keras.Model, y: np.ndarray, arg: str) -> None:
 
 def _check_data(model: keras.Model, data, arg: str):
     """Return (x, y) arrays or a tf.data.Dataset, validated against the model."""
-    import tensorflow as tf
+    import sys
 
-    if isinstance(data, tf.data.Dataset):
+    tf = sys.modules.get("tensorflow")  # a tf.data.Dataset exists only where TensorFlow is imported
+    if tf is not None and isinstance(data, tf.data.Dataset):
         spec = data.element_spec
         if isinstance(spec, tuple) and spec:
             x_spec = spec[0]
@@ -317,7 +343,7 @@ def _check_data(model: keras.Model, data, arg: str):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(f"{arg} must be an (x, y) pair of arrays or a tf.data.Dataset, got {type(data).__name__}")
     x, y = data
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = check.array(x, f"{arg}: x", numeric=False), check.array(y, f"{arg}: y", numeric=False)
     if x.ndim < 2:
         raise ValueError(f"{arg}: x must have a batch axis and at least one feature axis, got shape {x.shape}")
     if len(x) != len(y):
@@ -599,8 +625,8 @@ def fit(
         warnings.warn(
             f"model {model.name!r} outputs float16 (mixed precision): give its last layer "
             "dtype='float32' so that the softmax and the loss keep float32 precision", stacklevel=2)
-    strategy = model.distribute_strategy
-    replicas = int(strategy.num_replicas_in_sync)
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    replicas = int(strategy.num_replicas_in_sync) if strategy is not None else 1
     if global_batch_size is not None:
         global_batch = check.positive_int(global_batch_size, "global_batch_size")
         if global_batch % replicas:
