@@ -24,8 +24,21 @@ Modules (imported on demand, so ``import cnnbook`` is cheap), bottom of the stac
 from __future__ import annotations
 
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+#: Keras backends cnnbook runs on (TensorFlow: everything; JAX and PyTorch: all but the parts that exist
+#: to show TensorFlow itself, which say so when used).
+BACKENDS = ("tensorflow", "jax", "torch")
+
+_backend = os.environ.get("KERAS_BACKEND")
+if _backend is not None and _backend not in BACKENDS:
+    raise ImportError(
+        f"KERAS_BACKEND={_backend!r} is not a Keras backend cnnbook runs on; use one of {', '.join(BACKENDS)} "
+        "(tensorflow needs the tensorflow package, jax needs jax and jaxlib, torch needs torch), or unset it "
+        "for Keras's default (tensorflow)."
+    )
 
 _MODULES = ("validate", "compat", "ops", "runtime", "distribute", "data", "layers", "measure", "train", "resnet",
             "models", "applications", "shipped", "pretrained", "nas", "lowlevel", "plot")

@@ -21,7 +21,14 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import tensorflow as tf
+try:
+    import tensorflow as tf
+except ImportError as _err:  # the low-level example exists to show TensorFlow itself
+    raise ImportError(
+        "cnnbook.lowlevel is chapter 3's low-level TensorFlow network (tf.Variable, tf.GradientTape, "
+        "tf.function) and needs TensorFlow: pip install tensorflow. The rest of cnnbook runs on any "
+        "Keras backend (KERAS_BACKEND=jax or torch)."
+    ) from _err
 
 from cnnbook import validate as check
 

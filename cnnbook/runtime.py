@@ -45,7 +45,20 @@ def __dir__():
 
 
 def has_gpu() -> bool:
-    """True when TensorFlow sees at least one GPU."""
+    """True when the Keras backend sees at least one GPU (TensorFlow, JAX or PyTorch)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return bool(torch.cuda.is_available())
+    if backend != "tensorflow":
+        return False
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
@@ -148,7 +161,6 @@ def seed(value: int = 0, *, deterministic: bool | None = None, clear_session: bo
     """
     value = check.non_negative_int(value, "value")
     import keras
-    import tensorflow as tf
 
     if clear_session:
         from cnnbook import distribute  # called, not imported at load: distribute builds on runtime
@@ -162,7 +174,9 @@ def seed(value: int = 0, *, deterministic: bool | None = None, clear_session: bo
     keras.utils.set_random_seed(value)
     if deterministic is None:
         deterministic = not has_gpu()
-    if deterministic:
+    if deterministic and keras.backend.backend() == "tensorflow":  # JAX on a CPU is deterministic as it is
+        import tensorflow as tf
+
         tf.config.experimental.enable_op_determinism()
     return value
 
@@ -171,6 +185,20 @@ def device_report() -> str:
     """A short text: profile, versions, devices and CPU threads."""
     import keras
     import numpy as np
+
+    if keras.backend.backend() != "tensorflow":
+        import importlib
+
+        backend = importlib.import_module(keras.backend.backend())
+        devices = backend.devices() if hasattr(backend, "devices") else []
+        return "\n".join([
+            f"profile     : {profile()}",
+            f"python      : {platform.python_version()}",
+            f"keras       : {keras.__version__} (backend {keras.backend.backend()} {backend.__version__})",
+            f"numpy       : {np.__version__}",
+            f"cpu cores   : {os.cpu_count()}",
+            f"gpus        : {', '.join(str(d) for d in devices if getattr(d, 'platform', '') == 'gpu') or 'none'}",
+        ])
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
