@@ -341,6 +341,12 @@ a row that misses it is marked **MISS**{misses}.
 
 
 def main(argv=None) -> int:
+    import sys
+
+    if "--mnist-real" in (sys.argv[1:] if argv is None else argv):  # its own options: benchmarks/mnist_real.py
+        from benchmarks import mnist_real
+
+        return mnist_real.main(argv)
     parser = argparse.ArgumentParser(description="cnnbook benchmark suite")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
     parser.add_argument("--skip-accuracy", action="store_true", help="skip the 30-s accuracy runs")
