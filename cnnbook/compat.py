@@ -251,3 +251,47 @@ def check() -> list[str]:
     except (ImportError, AttributeError):
         problems.append("keras.src.backend.tensorflow.trainer.reduce_per_replica is gone")
     return problems
+
+
+def set_random_seed(seed: int) -> None:
+    """``keras.utils.set_random_seed(seed)``, without flushing TensorFlow's kernel cache when
+    TensorFlow's global seed already is ``seed``.
+
+    ``tf.random.set_seed`` empties the eager kernel cache every time (to restart stateful random
+    kernels); the next training steps then rebuild every kernel, about 0.1 s of CPU per
+    ``cnnbook.train.fit`` call on a small model (benchmarks.basics.fit_overhead). Keras 3 draws all
+    its randomness with stateless ops, so when the seed is unchanged only TensorFlow's op-seed
+    sequence is restarted, as ``set_seed`` does, and the cached kernels are kept.
+
+    Internals: ``tensorflow.python.eager.context.context()._seed`` and ``._rng``. Without them, or
+    with another seed, this is ``keras.utils.set_random_seed`` itself.
+    """
+    import random
+    import sys
+
+    import keras
+
+    tf = sys.modules.get("tensorflow")
+    ctx = None
+    if tf is not None:
+        try:
+            from tensorflow.python.eager import context as tf_context
+
+            ctx = tf_context.context()
+            if not (tf.executing_eagerly() and getattr(ctx, "_seed", None) == seed and hasattr(ctx, "_rng")):
+                ctx = None
+        except Exception:  # pragma: no cover - another TensorFlow layout
+            ctx = None
+    if ctx is None:
+        keras.utils.set_random_seed(seed)
+        return
+    original = tf.random.set_seed
+
+    def restart_op_seeds(value):
+        ctx._rng = random.Random(value)  # what context._set_global_seed does, minus the cache flush
+
+    tf.random.set_seed = restart_op_seeds
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        tf.random.set_seed = original

@@ -684,7 +684,7 @@ def fit(
         cbs.append(keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True))
     try:  # the lock (if any) is released however this ends
         if seed is not None:
-            keras.utils.set_random_seed(int(seed))
+            compat.set_random_seed(int(seed))  # keras.utils.set_random_seed, keeping TF's kernel cache
             cbs.insert(0, EpochSeeds(int(seed)))
         if max_seconds is not None:
             cbs.append(TimeBudget(max_seconds))

@@ -36,6 +36,8 @@ def _interpreter_ok() -> str | None:
 
 
 SKIP = _interpreter_ok()
+if SKIP is not None and os.environ.get("CNNBOOK_REQUIRE_JAX"):  # CI: a missing JAX venv is a failure
+    raise RuntimeError(f"CNNBOOK_REQUIRE_JAX is set but {SKIP}")
 pytestmark = pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
 
 
