@@ -382,6 +382,12 @@ def _attr_doc_is_own(modname: str, name: str) -> bool:
         return False
 
 
+def _api_pages_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """Sphinx re-reads a page only when its own file changes; an API page must be re-read when
+    the package's docstrings change, so every page using these directives is read each build."""
+    return sorted(d for d in env.found_docs if "/api/" in f"/{d}/" or d.endswith("/api"))
+
+
 class ApiIndex(SphinxDirective):
     """``{cnnbook-api-index}``: a table of every page under ``book/api/`` (one per module).
 
@@ -484,4 +490,5 @@ def setup(app: Sphinx):
     _safe_data_documenters(app)
     app.add_directive("cnnbook-api", ApiModule)
     app.add_directive("cnnbook-api-index", ApiIndex)
+    app.connect("env-get-outdated", _api_pages_outdated)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
