@@ -6,17 +6,17 @@ were written against the Keras versions in :data:`SUPPORTED` (the range ``pyproj
 ``tests/test_compat.py`` checks every one of them, so a Keras release that moves or changes an
 internal fails that test loudly instead of breaking a reader's notebook quietly.
 
-==========================  ============================================================  =====================
-function                    private internal                                              why there is no public way
-==========================  ============================================================  =====================
-:func:`keras_home`          ``keras.src.backend.config.keras_home``                       the cache folder Keras resolved at import
-:func:`seed_generator_states`  ``Layer._flatten_layers``, ``Layer._seed_generators``       dropout/augmentation RNG state (resume)
-:func:`layer_calls`         ``Operation._inbound_nodes``                                  every call of a shared layer (multiply-adds)
-:func:`producer`            ``KerasTensor._keras_history``                                the layer that made a symbolic tensor
-:func:`in_multi_worker_mode`  ``tf.distribute`` ``extended._in_multi_worker_mode``        is the strategy multi-worker
-:func:`fit_multi_worker`    ``Model._symbolic_build``, ``Model._distribute_strategy``,    keras-team/keras#20585 (multi-worker fit)
-                            ``keras.src.backend.tensorflow.trainer.reduce_per_replica``
-==========================  ============================================================  =====================
+==============================  ============================================================  =====================
+function                        private internal                                              why there is no public way
+==============================  ============================================================  =====================
+:func:`keras_home`              ``keras.src.backend.config.keras_home``                       the cache folder Keras resolved at import
+:func:`seed_generator_states`   ``Layer._flatten_layers``, ``Layer._seed_generators``         dropout/augmentation RNG state (resume)
+:func:`layer_calls`             ``Operation._inbound_nodes``                                  every call of a shared layer (multiply-adds)
+:func:`producer`                ``KerasTensor._keras_history``                                the layer that made a symbolic tensor
+:func:`in_multi_worker_mode`    ``tf.distribute`` ``extended._in_multi_worker_mode``          is the strategy multi-worker
+:func:`fit_multi_worker`        ``Model._symbolic_build``, ``Model._distribute_strategy``,    keras-team/keras#20585 (multi-worker fit)
+                                ``keras.src.backend.tensorflow.trainer.reduce_per_replica``
+==============================  ============================================================  =====================
 """
 
 from __future__ import annotations
@@ -250,6 +250,14 @@ def check() -> list[str]:
             problems.append(f"trainer.reduce_per_replica takes {params}, not (values, strategy, reduction)")
     except (ImportError, AttributeError):
         problems.append("keras.src.backend.tensorflow.trainer.reduce_per_replica is gone")
+    try:  # set_random_seed (TensorFlow's eager context, not Keras)
+        from tensorflow.python.eager import context as tf_context
+
+        ctx = tf_context.context()
+        if not (hasattr(ctx, "_seed") and hasattr(ctx, "_rng")):
+            problems.append("set_random_seed: tensorflow's eager context has no _seed/_rng any more")
+    except ImportError:  # no TensorFlow: set_random_seed is keras.utils.set_random_seed
+        pass
     return problems
 
 
