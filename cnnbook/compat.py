@@ -253,9 +253,9 @@ def check() -> list[str]:
     try:  # set_random_seed (TensorFlow's eager context, not Keras)
         from tensorflow.python.eager import context as tf_context
 
-        ctx = tf_context.context()
-        if not (hasattr(ctx, "_seed") and hasattr(ctx, "_rng")):
-            problems.append("set_random_seed: tensorflow's eager context has no _seed/_rng any more")
+        source = inspect.getsource(tf_context.Context._set_global_seed)
+        if "self._seed = seed" not in source or "self._rng = random.Random(" not in source:
+            problems.append("set_random_seed: tensorflow's Context._set_global_seed no longer sets _seed/_rng")
     except ImportError:  # no TensorFlow: set_random_seed is keras.utils.set_random_seed
         pass
     return problems

