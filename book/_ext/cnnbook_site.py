@@ -107,6 +107,9 @@ def _resolve_short_reference(app: Sphinx, env, node, contnode):
                 same = same if len({_obj_id(n) for n in same}) == 1 else []
         found = same[0] if same else None
     if found is None:
+        # a real but undocumented (not in __all__) name of that module: shown as code, no link
+        if module and _lookup(f"{module}.{target}") is not None:
+            return contnode
         return None
     from sphinx.util.nodes import make_refnode
 
