@@ -426,7 +426,7 @@ def preprocess(name: str, images, *, check_range: bool = True) -> np.ndarray:
 
     a = _check_name(name)
     check_range = check.boolean(check_range, "check_range")
-    x = check.array(images, "images", ndim=(3, 4), finite=True, min_len=1)
+    x = check.array(images, "images", finite=True)
     if x.dtype == np.bool_:
         raise check.ArgumentTypeError("images must hold numbers in [0, 255], got dtype bool")
     if x.ndim == 3:

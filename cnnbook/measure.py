@@ -325,6 +325,10 @@ def kernel_gradient_norms(model: keras.Model, x, y, *, loss: Any = "sparse_categ
     import tensorflow as tf
 
     check.keras_model(model)
+    x = check.model_inputs(model, x)
+    y = check.array(y, "y", ndim=1)
+    check.same_length(x=x, y=y)
+    y = check.labels(y, "y")
     convs = _main_convs(model)
     if not convs:
         raise ValueError("model has no Conv2D layers to measure")
@@ -349,6 +353,7 @@ def activation_stds(model: keras.Model, x, *, kind: type = layers.Activation) ->
         ``{layer name: std of its output}`` computed in training mode (batch statistics).
     """
     check.keras_model(model)
+    x = check.model_inputs(model, x)
     probes = [layer for layer in model.layers if isinstance(layer, kind)]
     if not probes:
         raise ValueError(f"model has no {kind.__name__} layers to probe")
@@ -379,9 +384,11 @@ def excitations(model: keras.Model, x, y, *, classes: int | None = None) -> dict
     se_layers = [layer for layer in model.layers if isinstance(layer, SqueezeExcite)]
     if not se_layers:
         raise ValueError("model has no SqueezeExcite layers")
-    y = np.asarray(y).astype(int)
-    if len(y) != len(x):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    x = check.model_inputs(model, x)
+    y = check.array(y, "y", ndim=1)
+    check.same_length(x=x, y=y)
+    y = check.labels(y, "y").astype(int)
+    classes = check.positive_int(classes, "classes", allow_none=True)
     k = int(classes) if classes is not None else int(y.max()) + 1
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     features = keras.Model(inputs, [layer.input for layer in se_layers])(np.asarray(x, np.float32), training=False)
@@ -405,7 +412,8 @@ def predict(model, x, *, batch_size: int = 256) -> np.ndarray:
     for the many small models of an experiment that are each used once.
     """
     batch_size = check.positive_int(batch_size, "batch_size")
-    x = np.asarray(x)
+    check.keras_model(model)
+    x = check.model_inputs(model, x)
     outs = []
     with warnings.catch_warnings():  # Keras warns when a named input receives a bare tensor
         warnings.filterwarnings("ignore", message="The structure of `inputs`")
@@ -417,7 +425,9 @@ def predict(model, x, *, batch_size: int = 256) -> np.ndarray:
 def accuracy(model, x, y, batch_size: int = 256) -> float:
     """Top-1 accuracy: the fraction of ``x`` that ``model`` classifies as ``y`` (arg-max of its
     scores), computed with eager forward passes of ``batch_size`` images (:func:`predict`)."""
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    check.keras_model(model)
+    x = check.model_inputs(model, x)
+    y = check.array(y, "y", ndim=1)
+    check.same_length(x=x, y=y)
+    y = check.labels(y, "y")
     return float(np.mean(np.argmax(predict(model, x, batch_size=batch_size), axis=1) == y))

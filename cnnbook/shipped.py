@@ -69,6 +69,8 @@ def canvas_digits(
     """
     from cnnbook import data
 
+    if isinstance(digits, (str, bytes)) or not isinstance(digits, (Sequence, np.ndarray)):
+        raise check.ArgumentTypeError(f"digits must be distinct ints in 0..9, got {check.describe(digits)}")
     digits = list(digits)
     if not digits or len(set(digits)) != len(digits) or any(
             isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= 9 for d in digits):
@@ -77,6 +79,8 @@ def canvas_digits(
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     copies = check.positive_int(copies, "copies")
     canvas = check.integer(canvas, "canvas", minimum=28)
+    check.number(noise, "noise", minimum=0)
+    seed = check.non_negative_int(seed, "seed")
     (xtr, ytr), (xte, yte) = data.load("digits28")
     x, y = (xtr, ytr) if split == "train" else (xte, yte)
     keep = np.isin(y, digits)
@@ -181,9 +185,10 @@ def preprocess_shipped(images, *, canvas: int = CANVAS) -> np.ndarray:
     """
     import tensorflow as tf
 
-    x = np.asarray(images)
-    if not np.issubdtype(x.dtype, np.number):
-        raise ValueError(f"images must hold numbers, got dtype {x.dtype}")
+    canvas = check.positive_int(canvas, "canvas")
+    x = check.array(images, "images", finite=True)
+    if x.size == 0:
+        raise ValueError(f"images must not be empty, got shape {x.shape}")
     if x.ndim == 2:
         x = x[None, ..., None]
     elif x.ndim == 3:
@@ -222,8 +227,12 @@ def evaluate_shipped(model=None) -> tuple[int, int]:
 
 def few_labels(x, y, per_class: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A balanced, seeded subset with ``per_class`` examples of every class present in ``y``."""
-    y = np.asarray(y)
+    x = check.array(x, "x", min_len=1)
+    y = check.array(y, "y", ndim=1)
+    check.same_length(x=x, y=y)
+    y = check.labels(y, "y")
     per_class = check.positive_int(per_class, "per_class")
+    seed = check.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     idx = []
     for c in np.unique(y):

@@ -826,8 +826,11 @@ def training_dataset(x, y, *, batch_size: int = 128, augment: bool = False, seed
     """
     import tensorflow as tf
 
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y)
+    x = check.array(x, "x", ndim=4, finite=True, min_len=1).astype(np.float32)
+    y = check.array(y, "y", finite=True)
+    seed = check.non_negative_int(seed, "seed")
+    if y.ndim == 1:
+        y = check.labels(y, "y")
     if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x must be (N, H, W, C) images with one label each in y, got x {x.shape} and y {y.shape}")
     batch_size = check.positive_int(batch_size, "batch_size")
@@ -990,10 +993,15 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
     epochs = check.integer(epochs, "epochs", minimum=1)
     batch_size = check.integer(batch_size, "batch_size", minimum=1)
     seed = check.non_negative_int(seed, "seed")
+    x = check.model_inputs(model, x)
+    y = check.array(y, "y", ndim=1)
+    check.same_length(x=x, y=y)
+    y = check.labels(y, "y", classes=_classes(model))
     if len(x) < batch_size:
         raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({len(x)} examples)")
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     if optimizer is None:
+        learning_rate = check.positive_number(learning_rate, "learning_rate")
         optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
     elif not isinstance(optimizer, keras.optimizers.Optimizer):
         raise ValueError(f"optimizer must be a keras.optimizers.Optimizer, got {type(optimizer).__name__}")

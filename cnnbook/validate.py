@@ -57,6 +57,7 @@ __all__ = [
     "keras_model",
     "unknown_keys",
     "describe_model_file",
+    "model_inputs",
 ]
 
 #: What ``pooling`` may be in every builder (as in keras.applications).
@@ -423,6 +424,23 @@ def keras_model(value: Any, arg: str = "model"):
     if not isinstance(value, keras.Model):
         raise ArgumentTypeError(f"{arg} must be a keras.Model, got {type(value).__name__}")
     return value
+
+
+def model_inputs(model: Any, value: Any, arg: str = "x") -> np.ndarray:
+    """A non-empty batch of finite numbers whose rank and fixed sizes fit ``model``'s one input.
+
+    Message, e.g.: ``"x must have shape (N, 8, 8, 1) for model 'small', got shape (8, 8)"``.
+    """
+    a = array(value, arg, finite=True, min_len=1)
+    inputs = getattr(model, "inputs", None)
+    if inputs and len(inputs) == 1:
+        want = tuple(inputs[0].shape)
+        fits = a.ndim == len(want) and all(w is None or w == g for w, g in zip(want[1:], a.shape[1:]))
+        if not fits:
+            shown = ", ".join("N" if i == 0 else ("?" if w is None else str(w)) for i, w in enumerate(want))
+            raise ValueError(f"{arg} must have shape ({shown}) for model {getattr(model, 'name', '?')!r}, "
+                             f"got shape {a.shape}")
+    return a
 
 
 def unknown_keys(given: Mapping[str, Any] | Iterable[str], allowed: Iterable[str], arg: str) -> None:
