@@ -110,6 +110,12 @@ def _resolve_short_reference(app: Sphinx, env, node, contnode):
         # a real but undocumented (not in __all__) name of that module: shown as code, no link
         if module and _lookup(f"{module}.{target}") is not None:
             return contnode
+        import sys
+
+        if "." not in target and any(  # a docstring shared by a re-export (nas.train_child)
+                getattr(getattr(m, target, None), "__module__", None) == name
+                for name, m in list(sys.modules.items()) if name.startswith("cnnbook.")):
+            return contnode
         return None
     from sphinx.util.nodes import make_refnode
 
