@@ -590,8 +590,13 @@ def fit(
             and leaves the random state alone.
         max_seconds: wall-clock budget; training stops after the epoch that exceeds it.
         backup_dir: folder for ``keras.callbacks.BackupAndRestore``; a run killed mid-way and
-            started again with the same folder (and the same model, data, seed and batch size)
-            resumes after the last finished epoch. The folder is removed when training finishes.
+            started again with the same folder resumes after the last finished epoch. The folder
+            records what decides the run (architecture and layer settings such as dropout rates,
+            optimiser and its settings, loss, a fingerprint of the data, seed, batch size) and any
+            other run is refused, leaving the folder untouched. While training, the folder holds
+            :data:`LOCK_FILE` (process id and host): a second process is refused; a lock left by a
+            process that no longer runs on this host is taken over. The folder is removed when
+            training finishes.
             Under a multi-worker strategy every worker backs up into its own ``worker-<i>``
             subfolder.
         callbacks: extra Keras callbacks.
@@ -609,8 +614,14 @@ def fit(
 
     Raises:
         ValueError: the model is not compiled, or does not fit the data (input rank, image size,
-            channels, labels outside the classes), ``epochs`` is not a positive int, the batch
-            does not split over the replicas, or ``backup_dir`` holds another run.
+            channels, labels outside the classes, NaN or infinite values, labels that do not match
+            the loss: one-hot rows for a sparse loss or the reverse), ``epochs`` is not a positive
+            int, the batch does not split over the replicas, ``backup_dir`` holds another run or
+            an unreadable backup, or is in use by another process.
+        TypeError: an argument of the wrong type (e.g. one callback instead of a list); it is
+            also a ``ValueError``.
+        TrainingDiverged: the loss or the weights became NaN or infinite (the message names the
+            epoch and step); the backup of the last good epoch is kept.
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
@@ -824,7 +835,7 @@ def training_dataset(x, y, *, batch_size: int = 128, augment: bool = False, seed
     Returns:
         A ``tf.data.Dataset`` that repeats forever.
     """
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.train.training_dataset")
 
     x = check.array(x, "x", ndim=4, finite=True, min_len=1).astype(np.float32)
     y = check.array(y, "y", finite=True)
@@ -987,7 +998,7 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
     Returns:
         The mean training loss of each epoch.
     """
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.train.fast_fit")
 
     check.keras_model(model)
     epochs = check.integer(epochs, "epochs", minimum=1)

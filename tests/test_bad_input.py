@@ -10,7 +10,19 @@ import keras
 import numpy as np
 import pytest
 
-from cnnbook import applications, data, distribute, lowlevel, models, nas, ops, resnet, runtime, shipped, train
+from cnnbook import (
+    applications,
+    data,
+    distribute,
+    lowlevel,
+    models,
+    nas,
+    ops,
+    resnet,
+    runtime,
+    shipped,
+    train,
+)
 
 RNG = np.random.default_rng(0)
 X = RNG.random((24, 8, 8, 1)).astype("float32")

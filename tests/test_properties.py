@@ -19,8 +19,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnnbook
-from cnnbook import applications, data, distribute, layers, lowlevel, measure, models, nas, ops, resnet, runtime
-from cnnbook import shipped, train
+from cnnbook import (
+    applications,
+    data,
+    distribute,
+    layers,
+    lowlevel,
+    measure,
+    models,
+    nas,
+    ops,
+    resnet,
+    runtime,
+    shipped,
+    train,
+)
 
 PACKAGE = Path(cnnbook.__file__).resolve().parent
 #: Seconds one bad call may take (measured: the slowest, a refused train.fit, takes about 0.5 s on
@@ -224,7 +237,7 @@ def _call_bad(name: str, arg: str, value) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-@settings(max_examples=int(os.environ.get('CNNBOOK_PROPERTY_EXAMPLES', 15)), deadline=None, derandomize=True, database=None,
+@settings(max_examples=int(os.environ.get("CNNBOOK_PROPERTY_EXAMPLES", "15")), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data_=st.data())
 def test_bad_arguments_raise_clear_errors_from_cnnbook(name, data_):
