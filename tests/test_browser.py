@@ -541,6 +541,14 @@ def test_toc_pages_include_the_api_pages():
     pages = _toc_pages()
     assert "book/api.html" in pages and any(p.startswith("book/api/cnnbook.") for p in pages)
     assert "book/glossary.html" in pages
+    # every public module of the package has its reference page (book/api/cnnbook.<module>.md)
+    pkg = ROOT / "cnnbook"
+    modules = {"cnnbook." + p.relative_to(pkg).with_suffix("").as_posix().replace("/", ".")
+               .removesuffix(".__init__") for p in pkg.rglob("*.py")
+               if not any(part.startswith("_") for part in p.relative_to(pkg).with_suffix("").parts)
+               or p.name == "__init__.py" and p.parent != pkg}
+    missing = sorted(m for m in modules if f"book/api/{m}.html" not in pages)
+    assert not missing, f"modules without an API page (add book/api/<module>.md): {missing}"
 
 
 def test_animations_play_offline(server, browser):
