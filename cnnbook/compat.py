@@ -303,3 +303,21 @@ def set_random_seed(seed: int) -> None:
         keras.utils.set_random_seed(seed)
     finally:
         tf.random.set_seed = original
+
+
+def tensorflow(what: str):
+    """The ``tensorflow`` module, for a part of cnnbook that exists to show TensorFlow (or runs on it
+    only); without TensorFlow an ImportError that names ``what`` and the way out.
+
+    Under ``KERAS_BACKEND=jax`` or ``torch`` without TensorFlow installed, the rest of the package works.
+    """
+    try:
+        import tensorflow as tf
+    except ImportError as err:
+        raise ImportError(
+            f"{what} needs TensorFlow (pip install tensorflow; the versions are in constraints.txt). "
+            "The model builders, cnnbook.layers, nas.build, data.load, train.fit and the counting "
+            "helpers run on any Keras backend; on JAX use keras.distribution.DataParallel for several "
+            "devices."
+        ) from err
+    return tf

@@ -647,7 +647,9 @@ def pipeline(
         seed: seed of the shuffle.
         cache: cache the elements after the first pass.
     """
-    import tensorflow as tf
+    from cnnbook import compat
+
+    tf = compat.tensorflow("cnnbook.data.pipeline (a tf.data pipeline)")
 
     x = check.array(x, "x", numeric=False)
     y = check.array(y, "y", numeric=False)

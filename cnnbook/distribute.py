@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from cnnbook import compat
 from cnnbook import validate as check
 from cnnbook.runtime import profile
 
@@ -46,7 +47,7 @@ def split_cpu(n: int) -> list[str]:
         RuntimeError: TensorFlow has already initialised its devices.
     """
     n = check.positive_int(n, "n")
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.distribute.split_cpu")
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
@@ -126,7 +127,7 @@ def strategy(devices: Sequence[str] | None = None):
     Raises:
         ValueError: a bad ``TF_CONFIG`` (see :func:`parse_tf_config`) or an empty ``devices``.
     """
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.distribute.strategy")
 
     cfg = parse_tf_config()
     if cfg is not None and sum(len(a) for a in cfg["cluster"].values()) > 1:
@@ -151,7 +152,7 @@ def strategy(devices: Sequence[str] | None = None):
 
 def _check_devices_exist(devices: Sequence[str]) -> None:
     """Refuse local device names the runtime does not see (a strategy over them would hang)."""
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.distribute._check_devices_exist")
 
     present = tf.config.list_logical_devices()
     seen = {(tf.DeviceSpec.from_string(d.name).device_type.upper(), tf.DeviceSpec.from_string(d.name).device_index)
@@ -175,7 +176,7 @@ def _check_devices_exist(devices: Sequence[str]) -> None:
 
 def replicas(strat=None) -> int:
     """Number of replicas that train in sync (1 without a strategy)."""
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.distribute.replicas")
 
     return int((strat or tf.distribute.get_strategy()).num_replicas_in_sync)
 
@@ -188,7 +189,7 @@ def global_batch(per_replica: int, strat=None) -> int:
 
 def mixed_precision_supported() -> bool:
     """True when every visible GPU has compute capability 7.0 or more (tensor cores)."""
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.distribute.mixed_precision_supported")
 
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
@@ -245,7 +246,7 @@ def configure_gpu(*, memory_growth: bool = True, mixed_precision: bool | None = 
     Returns:
         ``{"gpus": n, "mixed_precision": bool}``.
     """
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.distribute.configure_gpu")
 
     gpus = tf.config.list_physical_devices("GPU")
     if memory_growth:

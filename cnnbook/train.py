@@ -835,7 +835,7 @@ def training_dataset(x, y, *, batch_size: int = 128, augment: bool = False, seed
     Returns:
         A ``tf.data.Dataset`` that repeats forever.
     """
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.train.training_dataset")
 
     x = check.array(x, "x", ndim=4, finite=True, min_len=1).astype(np.float32)
     y = check.array(y, "y", finite=True)
@@ -998,7 +998,7 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
     Returns:
         The mean training loss of each epoch.
     """
-    import tensorflow as tf
+    tf = compat.tensorflow("cnnbook.train.fast_fit")
 
     check.keras_model(model)
     epochs = check.integer(epochs, "epochs", minimum=1)

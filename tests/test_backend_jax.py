@@ -76,12 +76,16 @@ def test_import_and_builder_registry_without_tensorflow():
 
 def test_tensorflow_only_parts_say_what_they_need():
     out = _run("""
-        try:
-            import cnnbook.lowlevel
-        except ImportError as e:
-            print(e)
+        from cnnbook import distribute, runtime, train
+        runtime.seed(0)
+        for call in (lambda: __import__("cnnbook.lowlevel"), distribute.strategy,
+                     lambda: train.fast_fit(None, None, None)):
+            try:
+                call()
+            except ImportError as e:
+                print(str(e).splitlines()[0][:200])
     """)
-    assert "needs TensorFlow" in out
+    assert out.count("needs TensorFlow") == 3, out
 
 
 def test_unknown_backend_is_a_clear_error():
