@@ -7,7 +7,9 @@ that are wrong for that argument (wrong type, bool for int, float for shape, NaN
 wrong-rank arrays, unknown names, files of another kind). One argument is replaced at a time.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +44,7 @@ LIMIT_S = 10.0
 
 # files a careless reader might pass: a text file, a truncated HDF5 file, an empty file
 _TMP = Path(tempfile.mkdtemp(prefix="cnnbook-props-"))
+atexit.register(shutil.rmtree, _TMP, True)
 TEXT_FILE = _TMP / "notes.keras"
 TEXT_FILE.write_text("not a model\n")
 TRUNCATED = _TMP / "cut.weights.h5"
