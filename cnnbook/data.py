@@ -287,7 +287,7 @@ def _load_digits(resize_to: int | None):
 
 
 #: Seconds the one reachability check of the package waits, in all (DNS, connect, answer).
-NETWORK_TIMEOUT = 2.0
+NETWORK_TIMEOUT = 1.5
 _REACH_CACHE: dict[str, tuple[float, bool]] = {}
 
 
