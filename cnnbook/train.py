@@ -524,7 +524,7 @@ def _prepare_backup(backup_dir: Path, run: dict) -> int:
                          "optimizer": "optimizer (or optimizer settings)", "data": "data set"}.get(key, key)
                 raise ValueError(
                     f"backup_dir={str(backup_dir)!r} holds a run of another {label} "
-                    f"({key}: {_short(old.get(key))} there, {_short(run.get(key))} now); nothing was "
+                    f"({_difference(key, old.get(key), run.get(key))}); nothing was "
                     "overwritten: pass another backup_dir, or delete that folder to start afresh"
                 )
     elif has_backup:
@@ -551,6 +551,26 @@ def _check_readable_weights(path: Path, backup_dir: Path) -> None:
         raise ValueError(
             f"backup_dir={str(backup_dir)!r}: {path} is not a readable weights file ({err}); nothing was "
             "overwritten: move that folder away (or delete it) to start afresh") from None
+
+
+def _flat(value, prefix: str) -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def _difference(key: str, old, new) -> str:
+    """``"optimizer.class_name: 'Adam' there, 'SGD' now"``: the settings that differ, not whole records."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        a, b = _flat(old, key), _flat(new, key)
+        diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        if diff:
+            shown = [f"{k}: {_short(a.get(k))} there, {_short(b.get(k))} now" for k in diff[:3]]
+            return "; ".join(shown) + (f"; and {len(diff) - 3} more" if len(diff) > 3 else "")
+    return f"{key}: {_short(old)} there, {_short(new)} now"
 
 
 def _short(value) -> str:
