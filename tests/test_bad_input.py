@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -284,3 +285,50 @@ def test_kernel_size_zero():
 def test_dataset_name_in_a_list():
     with pytest.raises(TypeError, match=r"name must be a dataset name .* got \['mnist'\]"):
         data.load(["mnist"])
+
+
+HOLDER = r"""
+import os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras, numpy as np
+from cnnbook import runtime, train
+backup, ready, go = sys.argv[1:4]
+rng = np.random.default_rng(0)
+x, y = rng.random((24, 8, 8, 1)).astype("float32"), rng.integers(0, 3, 24)
+runtime.seed(0)
+inputs = keras.Input((8, 8, 1))
+h = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+m = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+m.compile("adam", "sparse_categorical_crossentropy")
+
+class Hold(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            open(ready, "w").close()
+            t0 = time.time()
+            while not os.path.exists(go) and time.time() - t0 < 90:
+                time.sleep(0.1)
+
+train.fit(m, (x, y), epochs=2, batch_size=8, backup_dir=backup, callbacks=[Hold()])
+"""
+
+
+def test_two_processes_on_one_backup_folder(tmp_path):
+    backup, ready, go = tmp_path / "b", tmp_path / "ready", tmp_path / "go"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(backup), str(ready), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        t0 = time.time()
+        while not ready.exists():
+            assert holder.poll() is None, holder.stdout.read()[-2000:]
+            assert time.time() - t0 < 120, "the first process did not start training"
+            time.sleep(0.1)
+        files = files_of(backup)
+        with pytest.raises(ValueError, match=f"in use by process {holder.pid} on host"):
+            train.fit(small(), (X, Y), epochs=2, batch_size=8, backup_dir=backup)
+        assert files_of(backup) == files  # the second process wrote nothing
+    finally:
+        go.touch()
+        out, _ = holder.communicate(timeout=120)
+    assert holder.returncode == 0, out[-2000:]
+    assert not backup.exists()  # the first run finished and removed its folder
