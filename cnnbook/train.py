@@ -48,7 +48,7 @@ from cnnbook import validate as check
 
 __all__ = ["fit", "TimeBudget", "EpochSeeds", "Snapshots", "StopOnNonFinite", "TrainingDiverged",
            "epoch_dataset", "resume_epoch", "RUN_FILE", "LOCK_FILE", "paper_optimizer", "training_dataset",
-           "compare_training", "fast_fit"]
+           "compare_training", "fast_fit", "seed_layers"]
 
 #: File that :func:`fit` writes into ``backup_dir`` to recognise its own runs.
 RUN_FILE = "cnnbook_run.json"

@@ -200,13 +200,19 @@ def test_full_model_keras_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
 
 
-def test_imagenet_weights_unavailable_message(monkeypatch):
-    def offline(**kwargs):
-        raise Exception("URL fetch failure: Name or service not known")
+def test_imagenet_weights_unavailable_message(monkeypatch, tmp_path):
+    from cnnbook import applications
 
+    def offline(**kwargs):  # must never be reached: the package checks before Keras downloads
+        raise AssertionError("keras.applications was called although the weights are unavailable")
+
+    missing = tmp_path / "models" / "resnet50_notop.h5"
+    monkeypatch.setattr(applications, "weights_file", lambda name, include_top=True: (missing, "https://x/r.h5"))
     monkeypatch.setattr(keras.applications, "ResNet50", offline)
-    with pytest.raises(RuntimeError, match="weights='imagenet'.*once on a machine with network"):
+    monkeypatch.setenv("CNNBOOK_OFFLINE", "1")
+    with pytest.raises(applications.WeightsUnavailable, match="not in the Keras cache.*Download https://x/r.h5"):
         resnet_imagenet(50, weights="imagenet", input_shape=(64, 64, 3), include_top=False)
+    assert not missing.exists()
 
 
 def test_gradient_norms_and_activation_stds():
