@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -267,18 +266,9 @@ def keras_models_dir() -> Path:
     Once Keras is imported this is its own setting (``KERAS_HOME`` is read at import); before,
     it is worked out the way Keras does, so that a failing :func:`load` need not import Keras.
     """
-    import sys
+    from cnnbook.data import _cache_dir_fast
 
-    if "keras" in sys.modules:
-        from cnnbook.data import keras_cache_dir
-
-        return keras_cache_dir().parent / "models"
-    if "KERAS_HOME" in os.environ:
-        return Path(os.environ["KERAS_HOME"]) / "models"
-    base = os.path.expanduser("~")
-    if not os.access(base, os.W_OK):
-        base = "/tmp"
-    return Path(base) / ".keras" / "models"
+    return _cache_dir_fast().parent / "models"
 
 
 def weights_file(name: str, include_top: bool = True) -> tuple[Path, str]:
