@@ -107,9 +107,21 @@ def throughput(device: str, *, batch_size: int = 128, steps: int = 8, repeats: i
                 times.append(time.perf_counter() - t0)
         ips = n / float(np.median(times))
         rows.append(_row("throughput", f"{name}, {device}", f"{ips:,.0f} img/s", "",
-                         f"batch {batch_size}, {model.count_params():,} params, policy "
+                         f"batch {batch_size}, {_params(model)}, policy "
                          f"{keras.config.dtype_policy().name}"))
     return rows
+
+
+def _params(model) -> str:
+    """Parameter count as Keras gives it, with the trainable part when batch norm adds statistics."""
+    from cnnbook import measure
+
+    total = model.count_params()
+    trainable = measure.trainable_params(model)
+    if trainable == total:
+        return f"{total:,} params"
+    return (f"{total:,} params ({trainable:,} trainable; the rest are batch-norm moving "
+            f"statistics)")
 
 
 # ------------------------------------------------------------------------------ ratios
