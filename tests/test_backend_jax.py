@@ -1,8 +1,9 @@
 """cnnbook without TensorFlow: KERAS_BACKEND=jax (issue 15, item 4).
 
 The checks run in a separate interpreter that has JAX and Keras but no TensorFlow: the one named
-by ``CNNBOOK_JAX_PYTHON`` (CI creates the venv, see .ci/run), else ``/tmp/jaxvenv/bin/python``.
-Without such an interpreter the tests are skipped, saying why.
+by ``CNNBOOK_JAX_PYTHON`` (CI creates the venv, see .ci/run). Without such an interpreter the
+tests are skipped, saying why. The child processes get matplotlib's Agg backend, not the notebook
+backend that the book's test configuration sets (the JAX venv has no matplotlib-inline).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON = os.environ.get("CNNBOOK_JAX_PYTHON", "/tmp/jaxvenv/bin/python")
+PYTHON = os.environ.get("CNNBOOK_JAX_PYTHON", "")
+CHILD_ENV = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
 
 
 def _interpreter_ok() -> str | None:
+    if not PYTHON:
+        return "CNNBOOK_JAX_PYTHON is not set (it names a Python with JAX and Keras but no TensorFlow)"
     if not Path(PYTHON).exists():
         return f"no JAX interpreter at {PYTHON} (set CNNBOOK_JAX_PYTHON; .ci/run creates one)"
     probe = subprocess.run(
@@ -42,7 +46,7 @@ pytestmark = pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
 
 
 def _run(code: str, timeout: int = 600, **env) -> str:
-    full_env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(ROOT), CNNBOOK_PROFILE="quick",
+    full_env = dict(CHILD_ENV, KERAS_BACKEND="jax", CNNBOOK_PROFILE="quick",
                     CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu", **env)
     proc = subprocess.run([PYTHON, "-c", textwrap.dedent(code)], env=full_env, capture_output=True, text=True,
                           timeout=timeout, cwd=str(ROOT))
@@ -90,7 +94,7 @@ def test_tensorflow_only_parts_say_what_they_need():
 
 def test_unknown_backend_is_a_clear_error():
     proc = subprocess.run([PYTHON, "-c", "import cnnbook"], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, KERAS_BACKEND="tensorfow", PYTHONPATH=str(ROOT)))
+                          env=dict(CHILD_ENV, KERAS_BACKEND="tensorfow"))
     assert proc.returncode != 0
     assert "KERAS_BACKEND='tensorfow'" in proc.stderr and "jax" in proc.stderr
 
