@@ -266,11 +266,12 @@ def conv2d(x, w, b=None, stride=1, padding="valid") -> np.ndarray:
     return y[0] if squeeze else y
 
 
-def conv2d_loop(x, w, b=None, stride=1, padding="valid") -> np.ndarray:
-    """The same result as :func:`conv2d`, written as the plain loops of the definition.
+def conv2d_loop(x, w, b=None, stride=1,
+                padding="valid") -> np.ndarray:
+    """The same result as :func:`conv2d`, as the plain loops of the definition.
 
-    Slow (pure Python); meant for reading and for inputs of a few pixels. Arguments, return
-    value and errors are those of :func:`conv2d`.
+    Slow (pure Python); meant for reading and for inputs of a few pixels.
+    Arguments, return value and errors are those of :func:`conv2d`.
     """
     xp, w, b, sh, sw, squeeze = _prepare_conv(x, w, b, stride, padding)
     n_img, hp, wp, _ = xp.shape
@@ -281,9 +282,11 @@ def conv2d_loop(x, w, b=None, stride=1, padding="valid") -> np.ndarray:
     for n in range(n_img):
         for i in range(h_out):
             for j in range(w_out):
-                window = xp[n, i * sh : i * sh + kh, j * sw : j * sw + kw, :]  # (kh, kw, C_in)
+                rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                window = xp[n, rows, cols, :]  # (kh, kw, C_in)
                 for o in range(c_out):
-                    y[n, i, j, o] = np.sum(window * w[:, :, :, o]) + (0 if b is None else b[o])
+                    bias = 0 if b is None else b[o]
+                    y[n, i, j, o] = np.sum(window * w[:, :, :, o]) + bias
     return y[0] if squeeze else y
 
 
