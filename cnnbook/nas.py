@@ -69,6 +69,7 @@ tf = _TensorFlow()
 
 __all__ = [
     "OPS",
+    "NASNET_A",
     "ARCH_KEYS",
     "SearchSpace",
     "validate",
@@ -895,4 +896,3 @@ NASNET_A: dict[str, Any] = {
     "filters": 32,
     "num_reductions": 2,
 }
-__all__.append("NASNET_A")
