@@ -24,8 +24,11 @@ from cnnbook import validate as check
 
 PROFILES = ("quick", "full")
 ENV_VAR = "CNNBOOK_PROFILE"
+SMOKE_ENV_VAR = "CNNBOOK_SMOKE"
+PROGRESS_ENV_VAR = "CNNBOOK_PROGRESS"
 
-__all__ = ["PROFILES", "ENV_VAR", "profile", "has_gpu", "budget", "Budget", "seed", "device_report"]
+__all__ = ["PROFILES", "ENV_VAR", "SMOKE_ENV_VAR", "PROGRESS_ENV_VAR", "profile", "smoke", "progress",
+           "has_gpu", "budget", "Budget", "seed", "device_report"]
 
 # moved to cnnbook.distribute; served from there on first use (distribute imports this module)
 _MOVED = ("MIXED_ENV_VAR", "split_cpu", "parse_tf_config", "strategy", "replicas", "global_batch",
@@ -64,11 +67,35 @@ def has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def smoke() -> bool:
+    """True when ``CNNBOOK_SMOKE=1``: the full profile's code, shrunk to a few steps.
+
+    CI uses it to run every full-profile branch of the notebooks on small fixture files in the
+    Keras cache format, so that a typo or a shape error in a branch that only a GPU run takes
+    fails there, not on a reader's GPU. Each :func:`budget` call says what it shrinks (its
+    ``smoke`` values); the numbers such a run prints mean nothing.
+
+    Raises:
+        ValueError: ``CNNBOOK_SMOKE`` is set to something other than ``0`` or ``1``, or it is
+            ``1`` together with ``CNNBOOK_PROFILE=quick``.
+    """
+    value = os.environ.get(SMOKE_ENV_VAR, "").strip()
+    if value in ("", "0"):
+        return False
+    if value != "1":
+        raise ValueError(f"{SMOKE_ENV_VAR}={value!r} is not allowed; use 1 (full profile at smoke "
+                         "scale) or 0 / unset")
+    if os.environ.get(ENV_VAR, "").strip().lower() == "quick":
+        raise ValueError(f"{SMOKE_ENV_VAR}=1 runs the full profile's code, but {ENV_VAR}=quick; "
+                         f"unset one of them")
+    return True
+
+
 def profile() -> str:
     """The active profile: ``"quick"`` or ``"full"``.
 
-    ``CNNBOOK_PROFILE`` wins when set; otherwise ``"full"`` if a GPU is visible, else
-    ``"quick"``.
+    ``CNNBOOK_PROFILE`` wins when set; otherwise ``"full"`` if a GPU is visible or
+    ``CNNBOOK_SMOKE=1`` (see :func:`smoke`), else ``"quick"``.
 
     Raises:
         ValueError: ``CNNBOOK_PROFILE`` holds something other than ``quick`` or ``full``.
@@ -80,21 +107,54 @@ def profile() -> str:
                 f"{ENV_VAR}={value!r} is not a profile; allowed values are "
                 f"{', '.join(repr(p) for p in PROFILES)} (or unset it to choose by GPU presence)"
             )
+        smoke()  # refuses CNNBOOK_SMOKE=1 with CNNBOOK_PROFILE=quick
         return value.lower()
+    if smoke():
+        return "full"
     return "full" if has_gpu() else "quick"
+
+
+_smoke_run = smoke
+
+
+def progress() -> int:
+    """How much a long run should print, as Keras's ``verbose``: 0 nothing, 1 a progress bar,
+    2 one line per epoch.
+
+    ``CNNBOOK_PROGRESS`` (``0``, ``1`` or ``2``) wins when set. Otherwise a full-profile run at
+    paper scale (minutes to hours on a GPU) prints one line per epoch, with its time and
+    metrics, and everything else (the quick profile the book and the tests use, and
+    :func:`smoke` runs) stays quiet.
+
+    Raises:
+        ValueError: ``CNNBOOK_PROGRESS`` holds something other than 0, 1 or 2.
+    """
+    value = os.environ.get(PROGRESS_ENV_VAR, "").strip()
+    if value:
+        if value not in ("0", "1", "2"):
+            raise ValueError(f"{PROGRESS_ENV_VAR}={value!r} is not allowed; use 0 (quiet), 1 (progress "
+                             "bar) or 2 (one line per epoch)")
+        return int(value)
+    return 2 if profile() == "full" and not smoke() else 0
 
 
 class Budget(Mapping[str, Any]):
     """Read-only sizes for one cell under the active profile; keys are also attributes."""
 
-    def __init__(self, profile_name: str, values: Mapping[str, Any]):
+    def __init__(self, profile_name: str, values: Mapping[str, Any], smoke: bool = False):
         self._profile = profile_name
         self._values = dict(values)
+        self._smoke = bool(smoke)
 
     @property
     def profile(self) -> str:
         """The profile these values belong to."""
         return self._profile
+
+    @property
+    def smoke(self) -> bool:
+        """True when these are the full profile's values shrunk for a smoke run (:func:`smoke`)."""
+        return self._smoke
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -115,23 +175,30 @@ class Budget(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
-        return f"Budget[{self._profile}]({inner})"
+        tag = f"{self._profile}, smoke" if self._smoke else self._profile
+        return f"Budget[{tag}]({inner})"
 
 
-def budget(*, quick: Mapping[str, Any], full: Mapping[str, Any]) -> Budget:
+def budget(*, quick: Mapping[str, Any], full: Mapping[str, Any],
+           smoke: Mapping[str, Any] | None = None) -> Budget:
     """Pick a cell's sizes for the active profile.
 
     Args:
         quick: values for a CPU run (CI, laptops): few epochs, small offline data.
         full: values for a GPU run at paper scale. Must have the same keys as ``quick``.
+        smoke: the full values to replace in a smoke run (``CNNBOOK_SMOKE=1``, see
+            :func:`smoke`): the same code as ``full``, a few steps on small files. A subset of
+            ``full``'s keys; the others keep their full values. Ignored otherwise.
 
     Returns:
         A :class:`Budget` with the values of the active profile.
 
     Raises:
-        ValueError: ``quick`` or ``full`` is not a mapping, or their keys differ.
+        ValueError: ``quick``, ``full`` or ``smoke`` is not a mapping, ``quick`` and ``full``
+            name different keys, or ``smoke`` names a key that ``full`` lacks.
     """
-    for arg, value in (("quick", quick), ("full", full)):
+    given = [("quick", quick), ("full", full)] + ([("smoke", smoke)] if smoke is not None else [])
+    for arg, value in given:
         if not isinstance(value, Mapping):
             raise ValueError(f"{arg} must be a mapping of budget values, got {type(value).__name__}")
     if set(quick) != set(full):
@@ -139,8 +206,15 @@ def budget(*, quick: Mapping[str, Any], full: Mapping[str, Any]) -> Budget:
             "quick and full must name the same budget keys; "
             f"only in quick: {sorted(set(quick) - set(full))}, only in full: {sorted(set(full) - set(quick))}"
         )
+    if smoke is not None and not set(smoke) <= set(full):
+        raise ValueError(f"smoke may only replace keys of full; {sorted(set(smoke) - set(full))} "
+                         f"are not among {sorted(full)}")
     name = profile()
-    return Budget(name, quick if name == "quick" else full)
+    if name == "quick":
+        return Budget(name, quick)
+    if _smoke_run():  # the argument named smoke hides the function here
+        return Budget(name, {**full, **(smoke or {})}, smoke=True)
+    return Budget(name, full)
 
 
 def seed(value: int = 0, *, deterministic: bool | None = None, clear_session: bool = True) -> int:
