@@ -22,6 +22,9 @@ The measuring helpers the chapters import from here (:func:`trainable_params`,
 :func:`activation_stds`, :func:`excitations`) live in :mod:`cnnbook.measure`, and the papers'
 CIFAR training recipe (:func:`paper_optimizer`, :func:`training_dataset`,
 :func:`compare_training`) in :mod:`cnnbook.train`; the names here are those same functions.
+:func:`compare_training` prints one line per chunk of training and one per finished run when
+:func:`cnnbook.runtime.progress` says so (the full profile at paper scale, or ``CNNBOOK_PROGRESS``),
+and nothing under the quick profile or in a smoke run.
 """
 
 from __future__ import annotations
@@ -339,7 +342,8 @@ def _check_common(version, shortcut, se_ratio, classes, pooling, include_top) ->
             f"or 'C' (projection everywhere), got {check.describe(shortcut)}"
         )
     if se_ratio is not None and (not check.is_number(se_ratio) or not se_ratio >= 1):
-        raise ValueError(f"se_ratio must be None (no SE block) or a reduction ratio >= 1, got {check.describe(se_ratio)}")
+        raise ValueError("se_ratio must be None (no SE block) or a reduction ratio >= 1, got "
+                         f"{check.describe(se_ratio)}")
     check.positive_int(classes, "classes")
     check.pooling(pooling)
     check.boolean(include_top, "include_top")

@@ -25,6 +25,13 @@ contract (``benchmarks/fast_fit.py`` measures why).
   ``batch_size`` x replicas.
 
 Metrics, progress bars and the history are Keras's own.
+
+Progress: a full-profile run at paper scale takes minutes to hours, so every training entry point
+here reports as it goes when :func:`cnnbook.runtime.progress` says so (``CNNBOOK_PROGRESS``, or the
+full profile on a GPU), and prints nothing under the quick profile (the book build, the tests) or a
+smoke run: :func:`fit` passes that level to Keras (one line per epoch at 2), :func:`compare_training`
+prints one line per chunk and per run, :func:`fast_fit` one line per epoch. Each takes a
+``verbose`` argument that overrides it (None: ask :func:`cnnbook.runtime.progress`).
 """
 
 from __future__ import annotations
@@ -43,12 +50,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cnnbook import compat
+from cnnbook import compat, runtime
 from cnnbook import validate as check
 
 __all__ = ["fit", "TimeBudget", "EpochSeeds", "Snapshots", "StopOnNonFinite", "TrainingDiverged",
            "epoch_dataset", "resume_epoch", "RUN_FILE", "LOCK_FILE", "paper_optimizer", "training_dataset",
-           "compare_training", "fast_fit", "seed_layers"]
+           "compare_training", "fast_fit", "seed_layers", "resolve_verbose"]
 
 #: File that :func:`fit` writes into ``backup_dir`` to recognise its own runs.
 RUN_FILE = "cnnbook_run.json"
@@ -56,6 +63,42 @@ RUN_FILE = "cnnbook_run.json"
 #: File that :func:`fit` holds in ``backup_dir`` while it trains (process id and host name), so a
 #: second process cannot write into a folder in use.
 LOCK_FILE = "cnnbook.lock"
+
+
+def resolve_verbose(verbose: Any, arg: str = "verbose", *, allow_auto: bool = False) -> int | str:
+    """The progress level a training call uses: ``verbose``, or :func:`cnnbook.runtime.progress` when None.
+
+    Args:
+        verbose: 0 (print nothing), 1 (a progress bar where Keras draws one; a line per epoch, chunk
+            or child in cnnbook's own loops), 2 (one line per epoch), None (``runtime.progress()``:
+            2 for a full-profile run at paper scale, 0 under the quick profile and in smoke runs,
+            or ``CNNBOOK_PROGRESS``), or ``"auto"`` where ``allow_auto`` (Keras's own choice).
+        arg: the argument's name, for the error message.
+        allow_auto: accept ``"auto"`` (it is passed on to ``model.fit``).
+
+    Returns:
+        0, 1, 2, or ``"auto"``.
+
+    Raises:
+        ValueError: ``verbose`` is anything else (a bool, 3, "2", ...); also a ``TypeError`` for a
+            value of the wrong type.
+    """
+    if verbose is None:
+        return runtime.progress()
+    if allow_auto and isinstance(verbose, str) and verbose == "auto":
+        return "auto"
+    allowed = "0 (quiet), 1 (progress bar), 2 (one line per epoch)" + (", 'auto'" if allow_auto else "") \
+        + " or None (cnnbook.runtime.progress(): 2 at paper scale, 0 under the quick profile)"
+    if not check.is_int(verbose):
+        raise check.ArgumentTypeError(f"{arg} must be {allowed}, got {check.describe(verbose)}")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"{arg} must be {allowed}, got {check.describe(verbose)}")
+    return int(verbose)
+
+
+def _say(text: str) -> None:
+    """One progress line, flushed at once (a notebook or a log file shows it while training runs)."""
+    print(text, flush=True)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -590,7 +633,7 @@ def fit(
     backup_dir: str | Path | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     shuffle: bool = True,
-    verbose: int | str = 0,
+    verbose: int | str | None = None,
     global_batch_size: int | None = None,
     steps_per_epoch: int | None = None,
 ) -> keras.callbacks.History:
@@ -621,7 +664,10 @@ def fit(
             subfolder.
         callbacks: extra Keras callbacks.
         shuffle: shuffle array data every epoch.
-        verbose: passed to ``model.fit`` (0 silent, 1 progress bar, 2 one line per epoch).
+        verbose: passed to ``model.fit``: 0 silent, 1 progress bar, 2 one line per epoch (its time
+            and metrics), ``"auto"``; None (default) asks :func:`cnnbook.runtime.progress`: one line
+            per epoch for a full-profile run at paper scale (or as ``CNNBOOK_PROGRESS`` says),
+            nothing under the quick profile (the book build, the tests) or in a smoke run.
         global_batch_size: the global batch for array data instead of ``batch_size`` x replicas;
             it must be divisible by the number of replicas.
         steps_per_epoch: with a ``tf.data.Dataset``: the steps that make one epoch (needed for an
@@ -636,8 +682,9 @@ def fit(
         ValueError: the model is not compiled, or does not fit the data (input rank, image size,
             channels, labels outside the classes, NaN or infinite values, labels that do not match
             the loss: one-hot rows for a sparse loss or the reverse), ``epochs`` is not a positive
-            int, the batch does not split over the replicas, ``backup_dir`` holds another run or
-            an unreadable backup, or is in use by another process.
+            int, ``verbose`` is not 0, 1, 2, ``"auto"`` or None, the batch does not split over the
+            replicas, ``backup_dir`` holds another run or an unreadable backup, or is in use by
+            another process.
         TypeError: an argument of the wrong type (e.g. one callback instead of a list); it is
             also a ``ValueError``.
         TrainingDiverged: the loss or the weights became NaN or infinite (the message names the
@@ -651,6 +698,7 @@ def fit(
     batch_size = check.positive_int(batch_size, "batch_size")
     seed = check.non_negative_int(seed, "seed", allow_none=True)
     steps_per_epoch = check.positive_int(steps_per_epoch, "steps_per_epoch", allow_none=True)
+    verbose = resolve_verbose(verbose, allow_auto=True)
     outputs = getattr(model, "outputs", None) or []
     if any("float16" in str(getattr(o, "dtype", "")) for o in outputs):
         warnings.warn(
@@ -683,7 +731,8 @@ def fit(
         raise check.ArgumentTypeError(f"callbacks must be a list of keras callbacks, got {check.describe(callbacks)}")
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, keras.callbacks.Callback):
-            raise check.ArgumentTypeError(f"callbacks[{i}] must be a keras.callbacks.Callback, got {check.describe(cb)}")
+            raise check.ArgumentTypeError(
+                f"callbacks[{i}] must be a keras.callbacks.Callback, got {check.describe(cb)}")
     max_seconds = check.positive_number(max_seconds, "max_seconds", allow_none=True)
     shuffle = check.boolean(shuffle, "shuffle")
     if backup_dir is not None and not isinstance(backup_dir, (str, os.PathLike)):
@@ -895,6 +944,7 @@ def compare_training(
     augment: bool = False,
     test: tuple | None = None,
     keep_models: bool = False,
+    verbose: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Train several networks with the same budget and recipe, over several seeds.
 
@@ -920,14 +970,23 @@ def compare_training(
         test: ``(x, y)`` evaluated once at the end of each run, or None.
         keep_models: add the trained network of the last seed to each record (``model``), and
             the training mean it expects subtracted from its inputs (``mean``).
+        verbose: progress lines (printed and flushed as training goes): at 1 or 2, one line per
+            chunk (``plain-20 seed 0 (run 1/6): step 100/1000 (chunk 1/10), train error 0.612,
+            loss 1.734, 4.1 s``) and one per finished run (its time and test error); at 0 nothing.
+            None (default) asks :func:`cnnbook.runtime.progress`: lines for a full-profile run at
+            paper scale, nothing under the quick profile (the book build, the tests) or in a smoke run.
 
     Returns:
         ``{name: record}``; each record has ``step`` (the step at the end of each chunk),
         ``train_error`` and ``loss`` (arrays of shape (len(seeds), points)), ``test_error``
         (array (len(seeds),), NaN without ``test``), ``params`` (trainable parameters) and
         ``seconds`` (wall time of all its runs).
+
+    Raises:
+        ValueError: ``builders`` is empty or holds something that is not a function returning a
+            ``keras.Model``, ``steps`` is not a multiple of ``points``, no seed is given, or
+            ``verbose`` is not 0, 1, 2 or None.
     """
-    from cnnbook import runtime
     from cnnbook.measure import trainable_params
 
     if not isinstance(builders, dict) or not builders or not all(callable(b) for b in builders.values()):
@@ -938,6 +997,8 @@ def compare_training(
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
+    lines = resolve_verbose(verbose) > 0
+    runs, run = len(builders) * len(seeds), 0
     x, y = train
     x = np.asarray(x, dtype=np.float32)
     mean = x.mean(axis=0)
@@ -949,6 +1010,8 @@ def compare_training(
         for s in seeds:
             runtime.seed(s, clear_session=model is None)
             t0 = time.perf_counter()
+            run += 1
+            label = f"{name} seed {s} (run {run}/{runs})"
             fresh = build()
             if not isinstance(fresh, keras.Model):
                 raise ValueError(f"builders[{name!r}] must return a keras.Model, got {type(fresh).__name__}")
@@ -965,7 +1028,9 @@ def compare_training(
                     v.assign(keras.ops.zeros(v.shape, dtype=v.dtype))
             data = training_dataset(x, y, batch_size=batch_size, augment=augment, seed=s, mean=mean)
             # seeded above (runtime.seed before the build); the pipeline carries its own seed
-            hist = fit(model, data, epochs=points, steps_per_epoch=steps // points, seed=s)
+            chunks = [_ChunkLines(label, steps, points, t0)] if lines else []
+            hist = fit(model, data, epochs=points, steps_per_epoch=steps // points, seed=s, callbacks=chunks,
+                       verbose=0)
             record["train_error"].append(1.0 - np.asarray(hist.history["accuracy"]))
             record["loss"].append(np.asarray(hist.history["loss"]))
             if test is not None:
@@ -975,13 +1040,37 @@ def compare_training(
             else:
                 record["test_error"].append(np.nan)
             record["params"] = trainable_params(model)
-            record["seconds"] += time.perf_counter() - t0
+            seconds = time.perf_counter() - t0
+            record["seconds"] += seconds
+            if lines:
+                last = f"test error {record['test_error'][-1]:.4f}" if test is not None else \
+                    f"train error {record['train_error'][-1][-1]:.4f} (last chunk)"
+                _say(f"{label}: done in {seconds:.1f} s, {last}")
         for key in ("train_error", "loss", "test_error"):
             record[key] = np.asarray(record[key], dtype=float)
         if keep_models:
             record["model"], record["mean"] = model, mean
         results[name] = record
     return results
+
+
+class _ChunkLines(keras.callbacks.Callback):
+    """:func:`compare_training`'s progress: one line per chunk (a Keras epoch of ``steps // points`` steps)."""
+
+    def __init__(self, label: str, steps: int, points: int, t0: float):
+        super().__init__()
+        self.label, self.steps, self.points, self.t0 = label, int(steps), int(points), float(t0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        chunk = int(epoch) + 1
+        parts = [f"step {chunk * (self.steps // self.points)}/{self.steps} (chunk {chunk}/{self.points})"]
+        if "accuracy" in logs:
+            parts.append(f"train error {1.0 - float(logs['accuracy']):.4f}")
+        if "loss" in logs:
+            parts.append(f"loss {float(logs['loss']):.4f}")
+        parts.append(f"{time.perf_counter() - self.t0:.1f} s")
+        _say(f"{self.label}: {', '.join(parts)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -991,7 +1080,7 @@ def compare_training(
 
 def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 2, batch_size: int = 64,
              learning_rate: float = 0.05, seed: int = 0,
-             optimizer: keras.optimizers.Optimizer | None = None) -> list[float]:
+             optimizer: keras.optimizers.Optimizer | None = None, verbose: int | None = None) -> list[float]:
     """Train a short-lived network briefly with one compiled (``tf.function``) training step.
 
     This is what :func:`fit` does, without ``model.fit``'s per-model overhead: a search builds and
@@ -1014,9 +1103,16 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
         learning_rate: learning rate of SGD with Nesterov momentum 0.9 (as NAS trained its children).
         seed: the seed (see above).
         optimizer: a fresh Keras optimizer to use instead (``learning_rate`` is then ignored).
+        verbose: at 1 or 2, one line per epoch, printed and flushed as it ends
+            (``epoch 1/2: loss 2.1034, 0.8 s``); at 0 nothing. None (default) asks
+            :func:`cnnbook.runtime.progress` (lines at paper scale, nothing under the quick profile
+            or in a smoke run). :func:`cnnbook.nas.search` passes 0 and prints one line per child.
 
     Returns:
         The mean training loss of each epoch.
+
+    Raises:
+        ValueError: the model, the data or an argument is not valid (named in the message).
     """
     tf = compat.tensorflow("cnnbook.train.fast_fit")
 
@@ -1024,6 +1120,7 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
     epochs = check.integer(epochs, "epochs", minimum=1)
     batch_size = check.integer(batch_size, "batch_size", minimum=1)
     seed = check.non_negative_int(seed, "seed")
+    lines = resolve_verbose(verbose) > 0
     x = check.model_inputs(model, x)
     y = check.array(y, "y", ndim=1)
     check.same_length(x=x, y=y)
@@ -1052,6 +1149,7 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
     y = tf.constant(y, dtype="int64")
     n_batches = len(x) // batch_size
     losses = []
+    t0 = time.perf_counter()
     for epoch in range(epochs):
         seed_layers(model, seed, epoch)
         order = tf.constant(rng.permutation(len(x))[: n_batches * batch_size].reshape(n_batches, batch_size))
@@ -1060,4 +1158,6 @@ def fast_fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int = 
             idx = order[b]
             total += float(step(tf.gather(x, idx), tf.gather(y, idx)))
         losses.append(total / n_batches)
+        if lines:
+            _say(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f}, {time.perf_counter() - t0:.1f} s")
     return losses
