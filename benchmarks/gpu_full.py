@@ -32,8 +32,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -51,7 +52,7 @@ CIFAR_TARGET_ERROR = 0.0875
 THROUGHPUT_BATCH = 128
 #: timed steps per epoch of the throughput rows: enough for a GPU, few on a CPU (ResNet-56 runs
 #: about 180 images/second on 2 CPU cores).
-STEPS_GPU, STEPS_CPU = 50, 4
+STEPS_GPU, STEPS_CPU = 100, 4
 
 BEGIN = "<!-- gpu-full:begin -->"
 END = "<!-- gpu-full:end -->"
@@ -99,8 +100,10 @@ def accelerator() -> dict[str, Any]:
         gpus = [d for d in jax.devices() if d.platform == "gpu"]
         if not gpus:
             return {"gpu": False, "name": "CPU", "compute_capability": None}
-        cc = getattr(gpus[0], "compute_capability", None)
-        parsed = tuple(int(p) for p in str(cc).split(".")[:2]) if cc else None
+        try:  # a string such as "9.0" on CUDA devices
+            parsed = tuple(int(p) for p in str(gpus[0].compute_capability).split(".")[:2])
+        except (AttributeError, ValueError):
+            parsed = None
         return {"gpu": True, "name": f"{gpus[0].device_kind} (x{len(gpus)})" if len(gpus) > 1 else gpus[0].device_kind,
                 "compute_capability": parsed}
     if name == "torch":
@@ -196,7 +199,7 @@ def throughput_rows(depths=(20, 56), *, batch_size: int = THROUGHPUT_BATCH, step
     device = accelerator() if device is None else device
     steps = (STEPS_GPU if device["gpu"] else STEPS_CPU) if steps is None else steps
     mixed_ok, why = mixed_precision_support(device)
-    where = f"{'GPU' if device['gpu'] else 'CPU'}: {device['name']}, {backend()}"
+    where = f"GPU {device['name']}, {backend()}" if device["gpu"] else f"CPU, {backend()}"
     rows = []
     for depth in depths:
         for mixed in (False, True):
@@ -211,14 +214,14 @@ def throughput_rows(depths=(20, 56), *, batch_size: int = THROUGHPUT_BATCH, step
             rng = np.random.default_rng(depth)
             n = batch_size * steps
             x = rng.random((n, 32, 32, 3), dtype=np.float32)
-            y = rng.integers(0, 10, n)
+            y = rng.integers(0, 10, n).astype(np.int32)  # JAX runs without x64: int32 labels
             model = models.resnet_cifar(depth)
             model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
             timer = EpochTimer.make()
             model.fit(x, y, batch_size=batch_size, epochs=1 + repeats, shuffle=False, verbose=0, callbacks=[timer])
             seconds = float(np.median(timer.seconds[1:]))
             rows.append(_row("throughput", name, f"{n / seconds:,.0f} img/s", "",
-                             f"batch {batch_size}, {steps} steps an epoch, median of {repeats} epochs after one "
+                             f"batch {batch_size}, {steps} steps/epoch, median of {repeats} epochs after one "
                              f"warm-up epoch of {timer.seconds[0]:.1f} s; {model.count_params():,} params; "
                              f"policy {keras.config.dtype_policy().name}"
                              + (f"; {why}" if mixed else "")))
@@ -233,10 +236,11 @@ def throughput_rows(depths=(20, 56), *, batch_size: int = THROUGHPUT_BATCH, step
 
 
 def mnist_cache_file() -> Path:
-    """Where Keras keeps MNIST: ``$KERAS_HOME/datasets/mnist.npz`` (default ``~/.keras``)."""
+    """Where Keras keeps MNIST: ``$KERAS_HOME/datasets/mnist.npz`` (default ``~/.keras``), found without
+    importing Keras (and so TensorFlow) when it is not imported yet, so that a missing file is said at once."""
     from cnnbook import data
 
-    return data.keras_cache_dir() / "mnist.npz"
+    return data._cache_dir_fast() / "mnist.npz"  # data.keras_cache_dir() without the Keras import
 
 
 def load_mnist(n_train: int | None = None, n_test: int | None = None):
@@ -380,7 +384,7 @@ def section(rows: list[Row] | None, *, seconds: float = 0.0, report: str = "", c
         return f"{BEGIN}\n{NOT_MEASURED}\n{END}"
     from benchmarks.run import table
 
-    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f"{BEGIN}\nGPU rows: measured by `{command or 'python -m benchmarks --gpu-full'}` on {date}; the run "
             f"took {seconds:.0f} s. This part of the page is written by that command alone, the rest by\n"
             f"`python -m benchmarks`.\n\n```text\n{report}\n```\n\n{table(rows)}\n{END}")
@@ -390,7 +394,7 @@ def current_section(path: Path) -> str | None:
     """The GPU section of an existing page (markers included), or None."""
     if not path.is_file():
         return None
-    m = re.search(re.escape(BEGIN) + r".*?" + re.escape(END), path.read_text(), flags=re.S)
+    m = re.search(re.escape(BEGIN) + r".*?" + re.escape(END), path.read_text(), flags=re.DOTALL)
     return m.group(0) if m else None
 
 
@@ -402,7 +406,7 @@ def write_section(path: Path, text: str) -> None:
         start, stop = old.index(BEGIN), old.index(END) + len(END)
         new = old[:start] + text + old[stop:]
     else:
-        m = re.search(r"^GPU rows: not measured yet\..*?(?:\n\n|\Z)", old, flags=re.S | re.M)
+        m = re.search(r"^GPU rows: not measured yet\..*?(?:\n\n|\Z)", old, flags=re.DOTALL | re.MULTILINE)
         if m:
             tail = "\n\n" if m.group(0).endswith("\n\n") else "\n"
             new = old[:m.start()] + text + tail + old[m.end():]
