@@ -41,10 +41,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "benchmarks.md"
 
-#: Chapters 3-4's full-profile target on MNIST: the lowest test accuracy the keras.io recipe
-#: reached over three seeds (99.22 / 99.06 / 99.22%, issue 15), so a threshold the recipe meets on
-#: every seed. The Keras example's single published run is 99.22%.
-MNIST_TARGET = 0.99
+#: Chapters 3-4's full-profile target on MNIST, as their notebooks assert it: 98.5% test accuracy,
+#: which the keras.io recipe reached on all six measured seeds (98.97-99.25%, issue 15); the Keras
+#: example's single published run is 99.22%.
+MNIST_TARGET = 0.985
 MNIST_EPOCHS = 15
 MNIST_BATCH = 128
 #: ResNet-20 on CIFAR-10 (He et al. 2016, Table 6) within 10 minutes on one GPU.
