@@ -110,9 +110,9 @@ def fit_overhead(dataset: str = "digits28", *, epochs: int = 3, batch_size: int 
                 t_bare.append(time.perf_counter() - t0)
                 c_bare.append(time.process_time() - c0)
             else:
-                train.fit(m, (x, y), batch_size=batch_size, epochs=1, seed=r)
+                train.fit(m, (x, y), batch_size=batch_size, epochs=1, seed=r, verbose=0)
                 t0, c0 = time.perf_counter(), time.process_time()
-                train.fit(m, (x, y), batch_size=batch_size, epochs=epochs, seed=r)
+                train.fit(m, (x, y), batch_size=batch_size, epochs=epochs, seed=r, verbose=0)
                 t_fit.append(time.perf_counter() - t0)
                 c_fit.append(time.process_time() - c0)
     bare, fit = float(np.median(t_bare)), float(np.median(t_fit))

@@ -390,21 +390,25 @@ def section(rows: list[Row] | None, *, seconds: float = 0.0, report: str = "", c
             f"`python -m benchmarks`.\n\n```text\n{report}\n```\n\n{table(rows)}\n{END}")
 
 
-def current_section(path: Path) -> str | None:
-    """The GPU section of an existing page (markers included), or None."""
+def current_section(path: Path, begin: str = BEGIN, end: str = END) -> str | None:
+    """The section between ``begin`` and ``end`` (default: the GPU section) of an existing page,
+    markers included, or None."""
     if not path.is_file():
         return None
-    m = re.search(re.escape(BEGIN) + r".*?" + re.escape(END), path.read_text(), flags=re.DOTALL)
+    m = re.search(re.escape(begin) + r".*?" + re.escape(end), path.read_text(), flags=re.DOTALL)
     return m.group(0) if m else None
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` (a :func:`section`) into the page at ``path``, replacing its GPU section, or the
-    old unmarked "GPU rows: not measured yet." paragraph, or appending it; the rest is kept."""
+def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put ``text`` (a :func:`section`) into the page at ``path``, replacing its section between
+    ``begin`` and ``end`` (default: the GPU section; for it also the old unmarked "GPU rows: not
+    measured yet." paragraph), or appending it; the rest is kept."""
     old = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if BEGIN in old and END in old:
-        start, stop = old.index(BEGIN), old.index(END) + len(END)
+    if begin in old and end in old:
+        start, stop = old.index(begin), old.index(end) + len(end)
         new = old[:start] + text + old[stop:]
+    elif begin != BEGIN:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
     else:
         m = re.search(r"^GPU rows: not measured yet\..*?(?:\n\n|\Z)", old, flags=re.DOTALL | re.MULTILINE)
         if m:

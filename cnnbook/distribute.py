@@ -187,8 +187,37 @@ def global_batch(per_replica: int, strat=None) -> int:
     return per_replica * replicas(strat)
 
 
+def _capability(value) -> tuple[int, int]:
+    """``(major, minor)`` of a compute capability given as ``"9.0"`` or ``(9, 0)``; (0, 0) if unreadable."""
+    parts = list(value) if isinstance(value, (tuple, list)) else str(value or "").split(".")
+    try:
+        return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
+    except (ValueError, IndexError):
+        return (0, 0)
+
+
 def mixed_precision_supported() -> bool:
-    """True when every visible GPU has compute capability 7.0 or more (tensor cores)."""
+    """True when every visible GPU has compute capability 7.0 or more (tensor cores).
+
+    Asked of the Keras backend's own runtime: TensorFlow's device details, JAX's
+    ``device.compute_capability`` or ``torch.cuda.get_device_capability``; no TensorFlow is
+    needed under JAX or PyTorch. False without a GPU, or when a capability cannot be read.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        return bool(gpus) and all(_capability(getattr(d, "compute_capability", None)) >= (7, 0) for d in gpus)
+    if backend == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return False
+        return all(_capability(torch.cuda.get_device_capability(i)) >= (7, 0)
+                   for i in range(torch.cuda.device_count()))
     tf = compat.tensorflow("cnnbook.distribute.mixed_precision_supported")
 
     gpus = tf.config.list_physical_devices("GPU")

@@ -46,8 +46,8 @@ pytestmark = pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
 
 
 def _run(code: str, timeout: int = 600, **env) -> str:
-    full_env = dict(CHILD_ENV, KERAS_BACKEND="jax", CNNBOOK_PROFILE="quick",
-                    CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu", **env)
+    full_env = {**CHILD_ENV, "KERAS_BACKEND": "jax", "CNNBOOK_PROFILE": "quick",
+                "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu", **env}
     proc = subprocess.run([PYTHON, "-c", textwrap.dedent(code)], env=full_env, capture_output=True, text=True,
                           timeout=timeout, cwd=str(ROOT))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -90,6 +90,25 @@ def test_tensorflow_only_parts_say_what_they_need():
                 print(str(e).splitlines()[0][:200])
     """)
     assert out.count("needs TensorFlow") == 3, out
+
+
+def test_full_profile_seed_and_progress_without_tensorflow():
+    """runtime.seed under the full profile asks whether mixed precision pays off (JAX's own device
+    query, no TensorFlow); train.fit then prints one line per epoch."""
+    out = _run("""
+        import sys
+        import keras
+        from cnnbook import data, distribute, models, runtime, train
+        assert runtime.profile() == "full" and runtime.progress() == 2
+        runtime.seed(0)
+        assert distribute.mixed_precision_supported() is False  # JAX on a CPU
+        (x, y), _ = data.load("digits")
+        m = models.get("simple_cnn", input_shape=(8, 8, 1), filters=(4, 8), classes=10)
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        train.fit(m, (x[:128], y[:128]), epochs=2, batch_size=64, seed=0)
+        assert "tensorflow" not in sys.modules, "something imported TensorFlow"
+    """, CNNBOOK_PROFILE="full")
+    assert "Epoch 2/2" in out and "accuracy:" in out, out
 
 
 def test_unknown_backend_is_a_clear_error():
