@@ -135,12 +135,13 @@ def _params(model) -> str:
 
 def fit_overhead_rows() -> list[Row]:
     """``train.fit`` over a bare ``model.fit``, on digits28 (3 epochs, batch 32, median of 7) and on
-    real MNIST (1 epoch, batch 128, median of 5) where MNIST is in the Keras cache."""
+    real MNIST (1 epoch, batch 128, median of 9) where MNIST is in the Keras cache: the median of
+    each repeat's own ratio of its two side-by-side runs (see :func:`benchmarks.basics.fit_overhead`)."""
     from benchmarks import basics
     from cnnbook import data
 
     rows = []
-    for dataset, epochs, batch, repeats in (("digits28", 3, 32, 7), ("mnist", 1, 128, 5)):
+    for dataset, epochs, batch, repeats in (("digits28", 3, 32, 7), ("mnist", 1, 128, 9)):
         name = f"train.fit / bare model.fit (wall time), {dataset}"
         if dataset == "mnist":
             try:
@@ -150,8 +151,10 @@ def fit_overhead_rows() -> list[Row]:
                 continue
         r = basics.fit_overhead(dataset, epochs=epochs, batch_size=batch, repeats=repeats)
         rows.append(_row("cnnbook.train", name, f"{r['ratio']:.3f}", "<= 1.05",
-                         f"{r['epochs']} epoch(s) of {dataset} at batch {batch}, median of {r['repeats']}: "
-                         f"{r['train_fit_s']} s vs {r['bare_fit_s']} s; CPU-time ratio {r['cpu_ratio']:.3f}",
+                         f"{r['epochs']} epoch(s) of {dataset} at batch {batch}, median of {r['repeats']} "
+                         f"side-by-side ratios; medians {r['train_fit_s']} s vs {r['bare_fit_s']} s "
+                         f"(ratio {r['ratio_of_medians']:.3f}); CPU-time ratio {r['cpu_ratio']:.3f}; "
+                         f"fastest runs {r['best_ratio']:.3f}",
                          met=r["ratio"] <= 1.05))
     return rows
 
