@@ -55,9 +55,9 @@ def test_fit_overhead_is_the_median_of_side_by_side_ratios(monkeypatch):
     r = basics.fit_overhead("digits28", epochs=1, batch_size=128, repeats=3)
     walls = r["runs_wall_s"]
     assert len(walls["bare"]) == len(walls["fit"]) == 3
-    pairs = sorted(f / b for f, b in zip(walls["fit"], walls["bare"]))
-    assert abs(r["ratio"] - pairs[1]) < 2e-3
-    assert abs(r["ratio_of_medians"] - r["train_fit_s"] / r["bare_fit_s"]) < 2e-3
+    pairs = sorted(f / b for f, b in zip(walls["fit"], walls["bare"]))  # from times rounded to 1 ms
+    assert abs(r["ratio"] / pairs[1] - 1) < 0.02
+    assert abs(r["ratio_of_medians"] / (r["train_fit_s"] / r["bare_fit_s"]) - 1) < 0.02
 
 
 def test_mnist_real_section_and_merge(tmp_path):
