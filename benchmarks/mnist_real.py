@@ -90,11 +90,9 @@ def one_run(way: str, seed: int, arrays, *, epochs: int, batch_size: int = 128) 
             "fit_s": round(seconds, 1), "train_images": int(len(x) - n_val)}
 
 
-def compare(seeds=(0, 1, 2), *, epochs: int = 15, n_train: int | None = None, n_test: int | None = None,
+def compare(seeds=(0, 1, 2, 3, 4, 5), *, epochs: int = 15, n_train: int | None = None, n_test: int | None = None,
             log=print) -> dict:
     """Both ways for every seed, alternating which goes first; the runs, medians and verdict."""
-    import numpy as np
-
     from cnnbook import data
 
     (x, y), (xt, yt) = data.load("mnist")
@@ -110,10 +108,15 @@ def compare(seeds=(0, 1, 2), *, epochs: int = 15, n_train: int | None = None, n_
                 f"({r['epochs']} epochs, {r['train_images']} training images)")
             runs.append(r)
     result = summarize(runs, load_average=round(os.getloadavg()[0], 1))
+    log_summary(result, log)
+    return result
+
+
+def log_summary(result: dict, log=print) -> None:
+    """The medians of each way and the verdict, a line each."""
     for way, m in result["medians"].items():
         log(f"median {way:9s}: {100 * m['test_acc']:.2f}% (lowest {100 * m['min_acc']:.2f}%), {m['fit_s']:.1f} s")
     log(f"verdict: {result['verdict']}; load average {result['load_average']} on {os.cpu_count()} cores")
-    return result
 
 
 def summarize(runs: list[dict], *, load_average=None) -> dict:
@@ -197,10 +200,7 @@ def main(argv=None) -> int:
 
     if args.merge:
         result = merge(args.merge)
-        for way, m in result["medians"].items():
-            print(f"median {way:9s}: {100 * m['test_acc']:.2f}% (lowest {100 * m['min_acc']:.2f}%), "
-                  f"{m['fit_s']:.1f} s")
-        print(f"verdict: {result['verdict']}")
+        log_summary(result)
     else:
         try:
             result = compare(tuple(int(s) for s in args.seeds.split(",")), epochs=args.epochs,

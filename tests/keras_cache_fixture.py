@@ -42,6 +42,20 @@ def _cifar_batch(path: Path, x: np.ndarray, y: np.ndarray, label_key: str) -> No
         pickle.dump({b"batch_label": b"fixture", label_key.encode(): [int(v) for v in y], b"data": data}, f)
 
 
+def write_mnist(home: Path, *, rng: np.random.Generator | None = None) -> Path:
+    """``home/datasets/mnist.npz`` alone (uint8 (N, 28, 28) noise images, every digit a label); its path."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    folder = Path(home) / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    n_tr, n_te = SIZES["mnist"]
+    path = folder / "mnist.npz"
+    np.savez_compressed(path, x_train=rng.integers(0, 256, size=(n_tr, 28, 28), dtype=np.uint8),
+                        y_train=_labels(n_tr, 10, rng),
+                        x_test=rng.integers(0, 256, size=(n_te, 28, 28), dtype=np.uint8),
+                        y_test=_labels(n_te, 10, rng))
+    return path
+
+
 def write_datasets(home: Path, seed: int = 0) -> Path:
     """Write the four Keras datasets into ``home/datasets``; returns that folder."""
     rng = np.random.default_rng(seed)
@@ -51,9 +65,7 @@ def write_datasets(home: Path, seed: int = 0) -> Path:
     def images(n: int, shape: tuple[int, ...]) -> np.ndarray:
         return rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
 
-    n_tr, n_te = SIZES["mnist"]
-    np.savez_compressed(root / "mnist.npz", x_train=images(n_tr, (28, 28)), y_train=_labels(n_tr, 10, rng),
-                        x_test=images(n_te, (28, 28)), y_test=_labels(n_te, 10, rng))
+    write_mnist(home, rng=rng)
     fashion = root / "fashion-mnist"
     fashion.mkdir(exist_ok=True)
     n_tr, n_te = SIZES["fashion_mnist"]

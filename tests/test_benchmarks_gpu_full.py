@@ -20,25 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import keras_cache_fixture  # tests/ is on sys.path (rootdir-relative imports)
 from benchmarks import gpu_full, run
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "benchmarks.md"
 TINY = ["--gpu-full", "--epochs", "1", "--depths", "20", "--steps", "1", "--repeats", "1",
         "--throughput-batch", "8", "--skip-cifar10", "--no-write"]
-
-
-def _mnist_fixture(home: Path, n_train: int = 600, n_test: int = 100) -> Path:
-    """``<home>/datasets/mnist.npz`` as Keras lays it out: uint8 (N, 28, 28) images, integer labels."""
-    rng = np.random.default_rng(0)
-    folder = home / "datasets"
-    folder.mkdir(parents=True)
-    path = folder / "mnist.npz"
-    np.savez_compressed(path, x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-                        y_train=(np.arange(n_train) % 10).astype(np.uint8),
-                        x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-                        y_test=(np.arange(n_test) % 10).astype(np.uint8))
-    return path
 
 
 def _digest(path: Path) -> str:
@@ -77,7 +65,7 @@ def _check_tiny_run(out: str) -> None:
 
 
 def test_tiny_gpu_full_run_on_cpu_under_tensorflow(tmp_path):
-    _mnist_fixture(tmp_path / "keras")
+    keras_cache_fixture.write_mnist(tmp_path / "keras")
     before = _digest(PAGE)
     proc = subprocess.run([sys.executable, "-m", "benchmarks", *TINY], cwd=ROOT, capture_output=True, text=True,
                           check=False, timeout=240, env=_child_env(tmp_path / "keras", "tensorflow"))
@@ -152,7 +140,7 @@ def test_tiny_gpu_full_run_on_cpu_under_jax_without_tensorflow(tmp_path):
     probe = subprocess.run([JAX_PYTHON, "-c", "import importlib.util as u; print(u.find_spec('tensorflow') is None)"],
                            capture_output=True, text=True, timeout=60, check=False)
     assert probe.stdout.strip() == "True", f"{JAX_PYTHON} has TensorFlow; this test needs an environment without it"
-    _mnist_fixture(tmp_path / "keras")
+    keras_cache_fixture.write_mnist(tmp_path / "keras")
     before = _digest(PAGE)
     proc = subprocess.run([JAX_PYTHON, "-m", "benchmarks", *TINY], cwd=ROOT, capture_output=True, text=True,
                           check=False, timeout=300, env=_child_env(tmp_path / "keras", "jax"))
